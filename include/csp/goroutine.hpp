@@ -12,39 +12,88 @@
 
 namespace csp {
 
+namespace detail {
+
+// spawn_closure packs f and its decay-copied arguments into the new
+// goroutine's closure and starts it.
+template <class F, class... Args>
+void spawn_closure(const std::source_location& loc, F&& f, Args&&... args) {
+  using closure = std::tuple<std::decay_t<F>, std::decay_t<Args>...>;
+  void* storage = nullptr;
+  goroutine* g = new_goroutine(sizeof(closure), alignof(closure), &storage, loc);
+  try {
+    ::new (storage) closure(std::forward<F>(f), std::forward<Args>(args)...);
+  } catch (...) {
+    discard_goroutine(g);
+    throw;
+  }
+  start_goroutine(
+      g,
+      [](void* p) {
+        closure& c = *static_cast<closure*>(p);
+        struct destroy_at_exit {
+          closure& c;
+          ~destroy_at_exit() { c.~closure(); }
+        } guard{c};
+        std::apply([](auto& fn, auto&... a) { std::invoke(std::move(fn), std::move(a)...); }, c);
+      },
+      [](void* p) noexcept { static_cast<closure*>(p)->~closure(); });
+}
+
+// go_fn is the type of csp::go. A function object rather than a function
+// template so that the caller's source location can follow the arguments
+// (a defaulted parameter cannot follow a pack), and rather than a class
+// template so that `go(worker);` is a call, not the declaration of a
+// variable named worker.
+struct go_fn {
+  using loc_t = const std::source_location&;
+  // One overload per arity (up to eight arguments): the location must be
+  // the last parameter, after every deduced one.
+  template <class F>
+  void operator()(F&& f, loc_t loc = std::source_location::current()) const {
+    spawn_closure(loc, std::forward<F>(f));
+  }
+  template <class F, class A1>
+  void operator()(F&& f, A1&& a1, loc_t loc = std::source_location::current()) const {
+    spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1));
+  }
+  template <class F, class A1, class A2>
+  void operator()(F&& f, A1&& a1, A2&& a2, loc_t loc = std::source_location::current()) const {
+    spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2));
+  }
+  template <class F, class A1, class A2, class A3>
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, loc_t loc = std::source_location::current()) const {
+    spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
+  }
+  template <class F, class A1, class A2, class A3, class A4>
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, loc_t loc = std::source_location::current()) const {
+    spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4));
+  }
+  template <class F, class A1, class A2, class A3, class A4, class A5>
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, loc_t loc = std::source_location::current()) const {
+    spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5));
+  }
+  template <class F, class A1, class A2, class A3, class A4, class A5, class A6>
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, loc_t loc = std::source_location::current()) const {
+    spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6));
+  }
+  template <class F, class A1, class A2, class A3, class A4, class A5, class A6, class A7>
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, loc_t loc = std::source_location::current()) const {
+    spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6), std::forward<A7>(a7));
+  }
+  template <class F, class A1, class A2, class A3, class A4, class A5, class A6, class A7, class A8>
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, A8&& a8, loc_t loc = std::source_location::current()) const {
+    spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6), std::forward<A7>(a7), std::forward<A8>(a8));
+  }
+};
+
+}  // namespace detail
+
 // go starts a goroutine running f(args...), like Go's `go f(args...)`.
 // f and args are decay-copied (as std::thread does) before go returns, so
 // the goroutine never refers to the caller's temporaries; capture by
-// reference in a lambda to share. go is a class template only so that it
-// can record the caller's source location after a parameter pack; use it as
-// a function: `go(worker, id, jobs);`, `go([&]{ ... });`.
-template <class F, class... Args>
-struct go {
-  explicit go(F&& f, Args&&... args,
-              const std::source_location& loc = std::source_location::current()) {
-    using closure = std::tuple<std::decay_t<F>, std::decay_t<Args>...>;
-    void* storage = nullptr;
-    detail::goroutine* g = detail::new_goroutine(sizeof(closure), alignof(closure), &storage, loc);
-    try {
-      ::new (storage) closure(std::forward<F>(f), std::forward<Args>(args)...);
-    } catch (...) {
-      detail::discard_goroutine(g);
-      throw;
-    }
-    detail::start_goroutine(
-        g,
-        [](void* p) {
-          closure& c = *static_cast<closure*>(p);
-          struct destroy_at_exit {
-            closure& c;
-            ~destroy_at_exit() { c.~closure(); }
-          } guard{c};
-          std::apply([](auto& fn, auto&... a) { std::invoke(std::move(fn), std::move(a)...); }, c);
-        },
-        [](void* p) noexcept { static_cast<closure*>(p)->~closure(); });
-  }
-};
-template <class F, class... Args>
-go(F&&, Args&&...) -> go<F, Args...>;
+// reference in a lambda to share. Up to eight arguments; for more, use a
+// lambda. Any thread.
+inline constexpr detail::go_fn go{};
 
 }  // namespace csp

@@ -1,0 +1,93 @@
+// context.cpp — the one file that includes Boost.Context.
+#include "fiber/context.hpp"
+
+#include <pthread.h>
+
+#include <boost/context/detail/fcontext.hpp>
+
+#include "debug/fatal.hpp"
+
+#if defined(CSP_ASAN)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(CSP_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace bctx = boost::context::detail;
+
+namespace csp::detail::fiber {
+
+namespace {
+// The scheduler has one fiber entry function; make_fcontext wants a
+// function of Boost's signature, so a trampoline forwards to it.
+entry_fn the_entry = nullptr;
+
+void trampoline(bctx::transfer_t t) { the_entry(transfer{t.fctx, t.data}); }
+}  // namespace
+
+void init_fiber(state& f, void* bottom, std::size_t size, entry_fn entry) noexcept {
+  CSP_ASSERT(the_entry == nullptr || the_entry == entry);
+  the_entry = entry;
+  f.stack_bottom = bottom;
+  f.stack_size = size;
+  f.asan_fake_stack = nullptr;
+  // make_fcontext takes the top of the stack: stacks grow down.
+  f.ctx = bctx::make_fcontext(static_cast<char*>(bottom) + size, size, trampoline);
+#if defined(CSP_TSAN)
+  f.tsan_fiber = __tsan_create_fiber(0);
+#else
+  f.tsan_fiber = nullptr;
+#endif
+}
+
+void init_thread(state& t) noexcept {
+  pthread_attr_t attr;
+  void* addr = nullptr;
+  std::size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+  }
+  t.stack_bottom = addr;
+  t.stack_size = size;
+#if defined(CSP_TSAN)
+  t.tsan_fiber = __tsan_get_current_fiber();
+#endif
+}
+
+void destroy_fiber(state& f) noexcept {
+#if defined(CSP_TSAN)
+  if (f.tsan_fiber) __tsan_destroy_fiber(f.tsan_fiber);
+#endif
+  f.tsan_fiber = nullptr;
+  f.ctx = nullptr;
+}
+
+transfer switch_to(state& self, state& target, void* data, bool exiting) noexcept {
+#if defined(CSP_ASAN)
+  // A null fake-stack slot tells ASan that `self` is gone for good.
+  __sanitizer_start_switch_fiber(exiting ? nullptr : &self.asan_fake_stack, target.stack_bottom,
+                                 target.stack_size);
+#else
+  (void)exiting;
+#endif
+#if defined(CSP_TSAN)
+  // flags 0: the switch synchronizes, as it does (one thread runs both).
+  __tsan_switch_to_fiber(target.tsan_fiber, 0);
+#endif
+  bctx::transfer_t t = bctx::jump_fcontext(target.ctx, data);
+#if defined(CSP_ASAN)
+  __sanitizer_finish_switch_fiber(self.asan_fake_stack, nullptr, nullptr);
+#endif
+  return transfer{t.fctx, t.data};
+}
+
+void started([[maybe_unused]] state& self) noexcept {
+#if defined(CSP_ASAN)
+  __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
+}
+
+}  // namespace csp::detail::fiber

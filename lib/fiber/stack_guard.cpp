@@ -1,0 +1,102 @@
+#include "fiber/stack_guard.hpp"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+
+#include "debug/fatal.hpp"
+#include "sched/dump.hpp"
+#include "sched/goroutine.hpp"
+#include "sched/scheduler.hpp"
+
+namespace csp::detail {
+
+namespace {
+
+struct sigaction previous_segv;
+struct sigaction previous_bus;
+
+// How far below a stack's bottom a fault still counts as its overflow: a
+// frame larger than the guard page can skip over it (compile with
+// -fstack-clash-protection to make such frames probe every page).
+constexpr std::uintptr_t overflow_reach = 64 * 1024;
+
+bool is_overflow(const goroutine* g, std::uintptr_t addr, std::uintptr_t sp) noexcept {
+  if (g == nullptr || !g->stk) return false;
+  auto bottom = reinterpret_cast<std::uintptr_t>(g->stk.bottom);
+  bool fault_below = addr < bottom && addr + overflow_reach >= bottom;
+  bool sp_below = sp < bottom + 256 && sp + overflow_reach >= bottom;
+  return fault_below || sp_below;
+}
+
+void on_fault(int sig, siginfo_t* info, void* uctx) {
+  // Direct TLS reads are fine here: the handler runs on the faulting thread.
+  goroutine* g = current_goroutine();
+  std::uintptr_t sp = 0;
+#if defined(__x86_64__)
+  sp = static_cast<std::uintptr_t>(static_cast<ucontext_t*>(uctx)->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+  sp = static_cast<std::uintptr_t>(static_cast<ucontext_t*>(uctx)->uc_mcontext.sp);
+#endif
+  if (is_overflow(g, reinterpret_cast<std::uintptr_t>(info->si_addr), sp)) report_stack_overflow(g);
+  // Not ours: put the previous handler back and return; the faulting
+  // instruction runs again and faults into it.
+  sigaction(sig, sig == SIGSEGV ? &previous_segv : &previous_bus, nullptr);
+}
+
+void on_quit(int) {
+  write_stderr("SIGQUIT: quit\n\n");
+  dump_goroutines_to_fd(2, /*from_signal=*/true);
+  ::_exit(2);
+}
+
+}  // namespace
+
+void report_stack_overflow(const goroutine* g) noexcept {
+  char msg[200];
+  std::snprintf(msg, sizeof msg,
+                "goroutine %llu stack overflow (stack size %zu KiB; set CSP_STACK_SIZE to raise it)",
+                static_cast<unsigned long long>(g->id), g->stk.size / 1024);
+  fatal_user(msg);
+}
+
+void install_stack_guard() noexcept {
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, &previous_segv);
+  sigaction(SIGBUS, &sa, &previous_bus);
+}
+
+void install_alt_signal_stack() noexcept {
+  // 64 KiB: the overflow report uses snprintf; SIGSTKSZ is too tight for it.
+  constexpr std::size_t size = 64 * 1024;
+  void* mem = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return;  // overflows then crash plainly instead of being named
+  stack_t ss;
+  ss.ss_sp = mem;
+  ss.ss_size = size;
+  ss.ss_flags = 0;
+  sigaltstack(&ss, nullptr);
+}
+
+void install_quit_handler() noexcept {
+  struct sigaction old;
+  if (sigaction(SIGQUIT, nullptr, &old) != 0) return;
+  if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) return;  // the program handles it
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_quit;
+  sa.sa_flags = SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGQUIT, &sa, nullptr);
+}
+
+}  // namespace csp::detail

@@ -1,0 +1,74 @@
+// deadlock.cpp — "fatal error: all goroutines are asleep - deadlock!"
+//
+// Go's rule, for a runtime that shares its channels with plain threads:
+// report only when nothing can ever run again:
+//   1. every worker is idle (or retired) and every run queue is empty, so no
+//      goroutine is running or runnable;
+//   2. nothing outside the queues holds a parked goroutine it could wake:
+//      no armed timer, no fd in the poller, no runtime::blocking call
+//      (pending_wakers == 0);
+//   3. every live OS thread of the process that is not the runtime's own is
+//      parked in a csp operation (so the main thread is, too). Threads we
+//      cannot see into (say, a library's idle pool) keep this false: no
+//      report rather than a false one.
+// A waker always makes its wakee runnable (or unparks its thread) before it
+// blocks itself, so when 1–3 hold at one instant they hold forever.
+//
+// The check is cheap until the end: counters first, /proc/self/status
+// (the process's thread count) only when everything else says deadlock.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "debug/fatal.hpp"
+#include "sched/dump.hpp"
+#include "sched/scheduler.hpp"
+
+namespace csp::detail {
+
+namespace {
+
+// process_threads reads "Threads:" from /proc/self/status; -1 if unknown.
+long process_threads() noexcept {
+  int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* p = std::strstr(buf, "\nThreads:");
+  if (p == nullptr) return -1;
+  return std::strtol(p + 9, nullptr, 10);
+}
+
+[[noreturn]] void report_deadlock() noexcept {
+  write_stderr("fatal error: all goroutines are asleep - deadlock!\n\n");
+  dump_goroutines_to_fd(2, /*from_signal=*/false);
+  ::_exit(2);
+}
+
+}  // namespace
+
+void check_deadlock() noexcept {
+  if (pending_wakers.load(std::memory_order_seq_cst) != 0) return;
+  std::int64_t parked = parked_threads.load(std::memory_order_seq_cst);
+  if (parked == 0) return;  // no thread is blocked in csp: the main thread can still act
+  if (!scheduler::started()) {
+    if (process_threads() == parked) report_deadlock();
+    return;
+  }
+  scheduler& s = scheduler::instance();
+  std::lock_guard<spin_mutex> lock(s.sched_mutex());
+  if (!s.all_idle_locked() || !s.queues_empty()) return;
+  if (pending_wakers.load(std::memory_order_seq_cst) != 0) return;
+  long threads = process_threads();
+  if (threads < 0) return;
+  if (threads - s.runtime_threads() != parked_threads.load(std::memory_order_seq_cst)) return;
+  report_deadlock();
+}
+
+}  // namespace csp::detail

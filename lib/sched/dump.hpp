@@ -1,0 +1,23 @@
+// dump.hpp — Go-style goroutine dumps.
+#pragma once
+
+#include <cstddef>
+
+namespace csp::detail {
+
+struct thread_task;
+
+// dump_sink receives the dump text in pieces.
+using dump_sink = void (*)(const char* text, std::size_t len, void* ctx);
+
+// dump_goroutines_to writes one entry per live goroutine (and one for the
+// main thread, as goroutine 1). from_signal: only async-signal-safe steps;
+// registry shards whose lock is busy are skipped and said so.
+void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal);
+void dump_goroutines_to_fd(int fd, bool from_signal);
+
+// main_thread_task is the main thread's task once it has blocked in csp
+// (null before), for goroutine 1's line.
+thread_task* main_thread_task() noexcept;
+
+}  // namespace csp::detail

@@ -1,0 +1,148 @@
+// goroutine.cpp — creating, registering and finishing goroutines.
+#include "sched/goroutine.hpp"
+
+#include <time.h>
+
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <typeinfo>
+
+#include "base/spin_mutex.hpp"
+#include "debug/fatal.hpp"
+#include "sched/scheduler.hpp"
+
+namespace csp::detail {
+
+std::int64_t coarse_now_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// ---- registry -----------------------------------------------------------------
+//
+// Live goroutines in shards (by id), each an intrusive list under its own
+// lock: spawn and exit on different workers rarely meet on a lock, and a
+// dump can walk everything. Lock order: after sched_mu_, before the stack
+// pool.
+
+namespace {
+
+constexpr int registry_shards = 16;
+
+struct registry_shard {
+  spin_mutex mu;
+  goroutine* head CSP_GUARDED_BY(mu) = nullptr;
+};
+
+registry_shard* shards() {
+  static registry_shard* s = new registry_shard[registry_shards];  // never destroyed
+  return s;
+}
+
+registry_shard& shard_of(const goroutine* g) { return shards()[g->id % registry_shards]; }
+
+}  // namespace
+
+void registry_add(goroutine* g) noexcept {
+  registry_shard& s = shard_of(g);
+  std::lock_guard<spin_mutex> lock(s.mu);
+  g->all_prev = nullptr;
+  g->all_next = s.head;
+  if (s.head) s.head->all_prev = g;
+  s.head = g;
+}
+
+void registry_remove(goroutine* g) noexcept {
+  registry_shard& s = shard_of(g);
+  std::lock_guard<spin_mutex> lock(s.mu);
+  if (g->all_prev) g->all_prev->all_next = g->all_next; else s.head = g->all_next;
+  if (g->all_next) g->all_next->all_prev = g->all_prev;
+  g->all_prev = g->all_next = nullptr;
+}
+
+int for_each_goroutine(void (*f)(const goroutine*, void*), void* ctx, bool try_only) {
+  int skipped = 0;
+  for (int i = 0; i < registry_shards; ++i) {
+    registry_shard& s = shards()[i];
+    if (try_only) {
+      bool locked = false;
+      for (int spin = 0; spin < 1000 && !(locked = s.mu.try_lock()); ++spin) {
+      }
+      if (!locked) {
+        ++skipped;
+        continue;
+      }
+    } else {
+      s.mu.lock();
+    }
+    for (goroutine* g = s.head; g != nullptr; g = g->all_next) f(g, ctx);
+    s.mu.unlock();
+  }
+  return skipped;
+}
+
+// ---- lifecycle ------------------------------------------------------------------
+
+goroutine* new_goroutine(std::size_t size, std::size_t align, void** storage,
+                         const std::source_location& created_at) {
+  scheduler::instance();  // start the runtime on first use
+  auto* g = new goroutine();
+  g->created_at = created_at;
+  if (size <= goroutine::inline_closure_size && align <= alignof(std::max_align_t)) {
+    g->closure = g->inline_closure;
+  } else {
+    g->closure = ::operator new(size, std::align_val_t(align));
+    g->closure_on_heap = true;
+  }
+  *storage = g->closure;
+  return g;
+}
+
+void free_goroutine(goroutine* g) noexcept {
+  if (g->closure_on_heap) ::operator delete(g->closure);
+  delete g;
+}
+
+void discard_goroutine(goroutine* g) noexcept { free_goroutine(g); }
+
+void start_goroutine(goroutine* g, closure_fn run, closure_dtor destroy) noexcept {
+  scheduler& s = scheduler::instance();
+  g->run = run;
+  g->destroy = destroy;
+  g->id = s.new_id();
+  registry_add(g);
+  s.live_goroutines.fetch_add(1, std::memory_order_relaxed);
+  s.ready(g, /*from_spawn=*/true);
+}
+
+namespace {
+
+[[noreturn]] void report_panic(const goroutine* g, const char* what) noexcept {
+  std::fflush(nullptr);
+  char text[2400];
+  std::snprintf(text, sizeof text, "panic: %s\n\ngoroutine %llu [running]:\n\tcreated at %s:%u in %s\n",
+                what, static_cast<unsigned long long>(g->id), g->created_at.file_name(),
+                static_cast<unsigned>(g->created_at.line()), g->created_at.function_name());
+  write_stderr(text);
+  ::_exit(2);
+}
+
+}  // namespace
+
+// run_goroutine_body runs the closure (which destroys itself) and reports
+// an escaping exception as Go reports an unrecovered panic: message,
+// goroutine, creation site, exit status 2.
+void run_goroutine_body(goroutine* g) noexcept {
+  try {
+    g->run(g->closure);
+  } catch (const std::exception& e) {
+    report_panic(g, e.what());
+  } catch (...) {
+    report_panic(g, "exception of a type not derived from std::exception");
+  }
+}
+
+}  // namespace csp::detail

@@ -1,0 +1,92 @@
+// goroutine.hpp — the control blocks of everything that can park.
+//
+// A task is a goroutine or a plain OS thread blocked in a csp operation.
+// A goroutine is a fiber plus this control block; its stack is attached
+// when it first runs (so a million queued-but-unstarted goroutines cost
+// only their control blocks) and returned to the pool when it finishes.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <source_location>
+
+#include "csp/detail/spawn.hpp"
+#include "fiber/context.hpp"
+#include "fiber/stack_pool.hpp"
+#include "sched/park.hpp"
+
+namespace csp::detail {
+
+struct worker;
+
+// gstate: who owns a goroutine and its stack in each state (Go's _G*).
+enum class gstate : std::uint8_t {
+  idle,      // created, closure being built; owned by the creator; no stack
+  runnable,  // on a run queue or in a run_next slot; not executing; owned by that queue
+  running,   // executing on a worker; owned by that worker
+  waiting,   // parked; owned by whoever holds its waiter (a channel, a lock, a timer)
+  dead,      // finished; its worker frees it after switching away
+};
+
+struct task {
+  enum class kind : std::uint8_t { goroutine, thread };
+  explicit task(kind k) noexcept : kind_(k) {}
+  const kind kind_;
+  // reason: why it is parked; relaxed: written by the task itself before
+  // park, read only by goroutine dumps, which tolerate a stale value.
+  std::atomic<wait_reason> reason{wait_reason::none};
+  // since: coarse monotonic ns at the last state change, for dumps.
+  std::atomic<std::int64_t> since{0};
+};
+
+struct goroutine final : task {
+  goroutine() noexcept : task(kind::goroutine) {}
+
+  std::uint64_t id = 0;
+  std::source_location created_at;
+  std::atomic<gstate> state{gstate::idle};
+
+  fiber::state fiber;           // saved context while not running
+  stack stk;                    // empty until first run
+
+  closure_fn run = nullptr;
+  closure_dtor destroy = nullptr;
+  void* closure = nullptr;      // inline_closure or a heap block
+  bool closure_on_heap = false;
+
+  goroutine* sched_next = nullptr;  // link in the global run queue; guarded by its lock
+
+  // Registry of live goroutines, for dumps and deadlock reports; guarded by
+  // the registry shard's lock (sched/goroutine.cpp).
+  goroutine* all_prev = nullptr;
+  goroutine* all_next = nullptr;
+
+  // Closures up to this size live here, so go() does not allocate twice.
+  static constexpr std::size_t inline_closure_size = 64;
+  alignas(std::max_align_t) unsigned char inline_closure[inline_closure_size];
+};
+
+// thread_task: a plain OS thread's stand-in while it blocks in csp.
+struct thread_task final : task {
+  thread_task() noexcept : task(kind::thread) {}
+  // woken: 0 while parked, 1 once readied; futex word. release in ready()
+  // pairs with the acquire in park().
+  std::atomic<std::uint32_t> woken{1};
+};
+
+// coarse_now_ns reads CLOCK_MONOTONIC_COARSE: a few ns, good to a tick.
+std::int64_t coarse_now_ns() noexcept;
+
+// registry: every live goroutine, for dump_goroutines.
+void registry_add(goroutine* g) noexcept;
+void registry_remove(goroutine* g) noexcept;
+// for_each_goroutine calls f(g, ctx) for every live goroutine. With
+// try_only (signal handlers), a shard whose lock is busy is skipped and
+// counted in the return value.
+int for_each_goroutine(void (*f)(const goroutine*, void*), void* ctx, bool try_only);
+
+// free_goroutine destroys a finished or never-started control block.
+void free_goroutine(goroutine* g) noexcept;
+
+}  // namespace csp::detail

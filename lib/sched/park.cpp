@@ -1,0 +1,125 @@
+// park.cpp — park/ready for goroutines and plain threads (contract: park.hpp).
+#include "sched/park.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "debug/fatal.hpp"
+#include "sched/dump.hpp"
+#include "sched/goroutine.hpp"
+#include "sched/scheduler.hpp"
+
+namespace csp::detail {
+
+namespace {
+
+thread_local thread_task tls_thread_task;
+thread_local std::uint64_t tls_rand = 0;
+std::atomic<thread_task*> the_main_thread_task{nullptr};
+
+long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val) noexcept {
+  return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), op, val, nullptr, nullptr, 0);
+}
+
+// this_thread_task: never inlined, for the reason current_worker() is not.
+__attribute__((noinline, noipa)) thread_task* this_thread_task() noexcept {
+  thread_task* t = &tls_thread_task;
+  if (__builtin_expect(the_main_thread_task.load(std::memory_order_relaxed) == nullptr, 0) &&
+      ::getpid() == static_cast<pid_t>(::syscall(SYS_gettid)))
+    the_main_thread_task.store(t, std::memory_order_relaxed);
+  return t;
+}
+
+void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
+  thread_task* t = this_thread_task();
+  t->reason.store(why, std::memory_order_relaxed);
+  t->since.store(coarse_now_ns(), std::memory_order_relaxed);
+  t->woken.store(0, std::memory_order_relaxed);  // no waker can run before unlock()
+  // Counted before unlock(): from the moment a waker can see us, the
+  // deadlock detector must see us too (ready() takes us off again).
+  parked_threads.fetch_add(1, std::memory_order_seq_cst);
+  if (unlock != nullptr) unlock(arg);
+  check_deadlock();
+  // acquire; pairs with the release store in ready(): what the waker wrote
+  // (the value it handed over) is visible once we see woken == 1.
+  while (t->woken.load(std::memory_order_acquire) == 0) futex(&t->woken, FUTEX_WAIT_PRIVATE, 0);
+  t->reason.store(wait_reason::none, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+thread_task* main_thread_task() noexcept {
+  return the_main_thread_task.load(std::memory_order_relaxed);
+}
+
+const char* wait_reason_name(wait_reason why) noexcept {
+  switch (why) {
+    case wait_reason::none: return "running";
+    case wait_reason::chan_receive: return "chan receive";
+    case wait_reason::chan_send: return "chan send";
+    case wait_reason::chan_receive_nil: return "chan receive (nil chan)";
+    case wait_reason::chan_send_nil: return "chan send (nil chan)";
+    case wait_reason::select: return "select";
+    case wait_reason::select_no_cases: return "select (no cases)";
+    case wait_reason::sleep: return "sleep";
+    case wait_reason::io_wait: return "IO wait";
+    case wait_reason::mutex_lock: return "sync.Mutex.Lock";
+    case wait_reason::rwmutex_lock: return "sync.RWMutex.Lock";
+    case wait_reason::rwmutex_rlock: return "sync.RWMutex.RLock";
+    case wait_reason::wait_group_wait: return "sync.WaitGroup.Wait";
+    case wait_reason::cond_wait: return "sync.Cond.Wait";
+    case wait_reason::semacquire: return "semacquire";
+  }
+  return "unknown";
+}
+
+task* current_task() noexcept {
+  if (goroutine* g = current_goroutine()) return g;
+  return this_thread_task();
+}
+
+bool in_goroutine() noexcept { return current_goroutine() != nullptr; }
+
+void park(wait_reason why, void (*unlock)(void*), void* arg) {
+  goroutine* g = current_goroutine();
+  if (g == nullptr) {
+    park_thread(why, unlock, arg);
+    return;
+  }
+  g->reason.store(why, std::memory_order_relaxed);
+  g->since.store(coarse_now_ns(), std::memory_order_relaxed);
+  g->state.store(gstate::waiting, std::memory_order_relaxed);
+  switch_to_g0(post_switch{post_switch::action::park, unlock, arg});
+  g->reason.store(wait_reason::none, std::memory_order_relaxed);
+}
+
+void ready(task* t) noexcept {
+  if (t->kind_ == task::kind::goroutine) {
+    scheduler::instance().ready(static_cast<goroutine*>(t), /*from_spawn=*/false);
+    return;
+  }
+  auto* tt = static_cast<thread_task*>(t);
+  parked_threads.fetch_sub(1, std::memory_order_seq_cst);
+  // release; pairs with the acquire in park_thread(). After this store the
+  // thread may return and exit; the futex call below only names the
+  // address, it does not dereference it.
+  tt->woken.store(1, std::memory_order_release);
+  futex(&tt->woken, FUTEX_WAKE_PRIVATE, 1);
+}
+
+std::uint32_t fastrand() noexcept {
+  // wyrand: one multiply, passes BigCrush; per thread, so a goroutine that
+  // migrates just draws from another thread's stream, which is fine.
+  std::uint64_t* state;
+  if (worker* w = current_worker()) state = &w->rand_state;
+  else state = &tls_rand;
+  if (*state == 0) *state = reinterpret_cast<std::uintptr_t>(state) | 1;
+  *state += 0xa0761d6478bd642fULL;
+  __uint128_t m = static_cast<__uint128_t>(*state) * (*state ^ 0xe7037ed1a0b428dbULL);
+  return static_cast<std::uint32_t>((m >> 64) ^ m);
+}
+
+}  // namespace csp::detail

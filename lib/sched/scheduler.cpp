@@ -1,0 +1,526 @@
+// scheduler.cpp — worker loop, run queues, idle protocol. Design notes and
+// lock order: scheduler.hpp.
+#include "sched/scheduler.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "base/cpu_relax.hpp"
+#include "debug/fatal.hpp"
+#include "fiber/stack_guard.hpp"
+
+namespace csp::detail {
+
+std::atomic<std::int64_t> pending_wakers{0};
+std::atomic<std::int64_t> parked_threads{0};
+
+namespace {
+
+thread_local worker* tls_worker = nullptr;
+std::atomic<scheduler*> the_scheduler{nullptr};
+
+// How long an idle worker keeps looking for work before it sleeps. Longer
+// than a goroutine's typical wake-to-block cycle, so a worker that just
+// went idle is still spinning when the next goroutine becomes ready and no
+// futex wake-up (7–24 µs across threads on the reference VM) is needed;
+// short enough that an idle runtime stops burning CPU almost at once.
+constexpr std::int64_t spin_budget_ns = 50'000;
+
+std::int64_t mono_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val) noexcept {
+  return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), op, val, nullptr, nullptr, 0);
+}
+
+int default_procs() {
+  int n = static_cast<int>(std::thread::hardware_concurrency());
+  if (n < 1) n = 1;
+  if (const char* env = std::getenv("GOMAXPROCS")) {
+    char* end = nullptr;
+    long v = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v >= 1 && v <= 256) return static_cast<int>(v);
+    char msg[160];
+    std::snprintf(msg, sizeof msg,
+                  "csp: ignoring GOMAXPROCS=%.32s: want a whole number from 1 to 256; using %d\n",
+                  env, n);
+    write_stderr(msg);
+  }
+  return n;
+}
+
+void on_process_exit(int, void*) {
+  if (scheduler* s = the_scheduler.load(std::memory_order_acquire))
+    s->exiting.store(true, std::memory_order_seq_cst);
+}
+
+}  // namespace
+
+// ---- parker ------------------------------------------------------------
+
+void parker::wait() noexcept {
+  // acquire; pairs with the release exchange in notify(): what the notifier
+  // wrote before waking us is visible.
+  while (token_.exchange(0, std::memory_order_acquire) == 0) futex(&token_, FUTEX_WAIT_PRIVATE, 0);
+}
+
+void parker::wait_forever() noexcept {
+  std::atomic<std::uint32_t> never{0};
+  for (;;) futex(&never, FUTEX_WAIT_PRIVATE, 0);
+}
+
+void parker::notify() noexcept {
+  if (token_.exchange(1, std::memory_order_release) == 0) futex(&token_, FUTEX_WAKE_PRIVATE, 1);
+}
+
+// ---- thread-locals -------------------------------------------------------
+
+__attribute__((noinline, noipa)) worker* current_worker() noexcept { return tls_worker; }
+
+__attribute__((noinline, noipa)) goroutine* current_goroutine() noexcept {
+  worker* w = tls_worker;
+  return w ? w->current : nullptr;
+}
+
+// ---- start-up -----------------------------------------------------------
+
+bool scheduler::started() noexcept { return the_scheduler.load(std::memory_order_acquire) != nullptr; }
+
+scheduler& scheduler::instance() {
+  scheduler* s = the_scheduler.load(std::memory_order_acquire);
+  if (__builtin_expect(s != nullptr, 1)) return *s;
+  static scheduler* created = [] {
+    auto* p = new scheduler();
+    // release; pairs with the acquire above: a thread that sees the pointer
+    // sees a constructed scheduler.
+    the_scheduler.store(p, std::memory_order_release);
+    p->set_procs(default_procs());
+    return p;
+  }();
+  return *created;
+}
+
+scheduler::scheduler() {
+  idle_.reserve(max_workers);
+  install_stack_guard();
+  install_quit_handler();
+  ::on_exit(on_process_exit, nullptr);
+}
+
+void scheduler::start_worker(int index) {
+  auto* w = new worker();
+  w->index = index;
+  w->rand_state = 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(index + 1);
+  workers_[index] = w;
+  runtime_threads_.fetch_add(1, std::memory_order_acq_rel);
+  // release; pairs with the acquire loads of nstarted_ by stealers.
+  nstarted_.store(index + 1, std::memory_order_release);
+  std::thread(worker_main, w).detach();
+}
+
+void scheduler::worker_main(worker* w) {
+  tls_worker = w;
+  fiber::init_thread(w->g0);
+  install_alt_signal_stack();
+  instance().schedule_loop(w);
+}
+
+int scheduler::set_procs(int n) {
+  static std::mutex procs_mu;  // serializes gomaxprocs changes; taken before sched_mu_
+  std::lock_guard<std::mutex> outer(procs_mu);
+  int prev = nprocs_.load(std::memory_order_relaxed);
+  if (n < 1) return prev;
+  n = std::min(n, max_workers);
+  std::vector<worker*> to_wake;
+  {
+    std::lock_guard<spin_mutex> lock(sched_mu_);
+    nprocs_.store(n, std::memory_order_seq_cst);
+    int started = nstarted_.load(std::memory_order_relaxed);
+    for (int i = 0; i < started; ++i) {
+      worker* w = workers_[i];
+      if (i < n && w->retired) {
+        w->retired = false;
+        --n_retired_;
+        n_retired_atomic_.store(n_retired_, std::memory_order_seq_cst);
+        to_wake.push_back(w);
+      } else if (i >= n && w->in_idle_list) {
+        // Wake it so it notices and retires.
+        idle_.erase(std::find(idle_.begin(), idle_.end(), w));
+        w->in_idle_list = false;
+        n_idle_.fetch_sub(1, std::memory_order_seq_cst);
+        to_wake.push_back(w);
+      }
+    }
+  }
+  for (worker* w : to_wake) w->sleep.notify();
+  for (int i = nstarted_.load(std::memory_order_relaxed); i < n; ++i) start_worker(i);
+  return prev == 0 ? n : prev;
+}
+
+std::uint64_t scheduler::new_id() noexcept {
+  // Batches of 16 per worker, as Go's goidcache: spawning stays off the
+  // shared counter's cache line.
+  constexpr std::uint64_t batch = 16;
+  if (worker* w = current_worker()) {
+    if (w->next_id == w->end_id) {
+      w->next_id = id_source_.fetch_add(batch, std::memory_order_relaxed);
+      w->end_id = w->next_id + batch;
+    }
+    return w->next_id++;
+  }
+  return id_source_.fetch_add(1, std::memory_order_relaxed);
+}
+
+// ---- making goroutines runnable ---------------------------------------------
+
+void scheduler::ready(goroutine* g, bool /*from_spawn*/) noexcept {
+  g->since.store(coarse_now_ns(), std::memory_order_relaxed);
+  g->state.store(gstate::runnable, std::memory_order_relaxed);
+  worker* w = current_worker();
+  if (w != nullptr && w->index < nprocs_.load(std::memory_order_relaxed)) {
+    // acq_rel; pairs with stealers' exchange of run_next.
+    goroutine* old = w->run_next.exchange(g, std::memory_order_acq_rel);
+    if (old != nullptr && !w->runq.push(old)) {
+      goroutine* half[run_queue::capacity / 2 + 1];
+      std::uint32_t n = w->runq.take_half(half);
+      half[n++] = old;
+      global_push_batch(half, n);
+    }
+    // This worker will run g itself if nobody else does, so the wake-up is
+    // only for parallelism: no fence needed, a missed wake is not a lost one.
+    if (n_idle_.load(std::memory_order_relaxed) > 0 &&
+        n_spinning_.load(std::memory_order_relaxed) == 0)
+      wake_one();
+    return;
+  }
+  global_push(g);
+  // seq_cst; pairs with the fence in go_idle(): either we see the idle
+  // worker, or it sees our push in its recheck.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  wake_one();
+}
+
+void scheduler::global_push(goroutine* g) noexcept { global_push_batch(&g, 1); }
+
+void scheduler::global_push_batch(goroutine** gs, std::uint32_t n) noexcept {
+  std::lock_guard<spin_mutex> lock(global_mu_);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    gs[i]->sched_next = nullptr;
+    if (global_tail_) global_tail_->sched_next = gs[i]; else global_head_ = gs[i];
+    global_tail_ = gs[i];
+  }
+  global_size_.fetch_add(n, std::memory_order_seq_cst);
+}
+
+void scheduler::wake_one() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (n_idle_.load(std::memory_order_seq_cst) == 0) return;
+  if (n_spinning_.load(std::memory_order_seq_cst) != 0) return;
+  int zero = 0;
+  // We take a spinning slot on the woken worker's behalf, so that other
+  // readers see a spinner and do not wake a second one.
+  if (!n_spinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
+  worker* w = nullptr;
+  {
+    std::lock_guard<spin_mutex> lock(sched_mu_);
+    if (!idle_.empty()) {
+      w = idle_.back();  // LIFO: the most recently idle worker has the warmest cache
+      idle_.pop_back();
+      w->in_idle_list = false;
+      w->woken_spinning = true;
+      n_idle_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+  }
+  if (w == nullptr) {
+    n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
+    return;
+  }
+  w->sleep.notify();
+}
+
+// ---- the worker loop ----------------------------------------------------------
+
+void scheduler::schedule_loop(worker* w) {
+  for (;;) {
+    goroutine* g = find_runnable(w);
+    execute(w, g);
+  }
+}
+
+void scheduler::stop_spinning(worker* w) noexcept {
+  if (!w->spinning) return;
+  w->spinning = false;
+  // If we were the last spinner, there may be more work than we can take:
+  // let another worker look (Go's resetspinning).
+  if (n_spinning_.fetch_sub(1, std::memory_order_seq_cst) == 1) wake_one();
+}
+
+goroutine* scheduler::try_local(worker* w) {
+  ++w->schedtick;
+  if (w->schedtick % 61 == 0 && global_size_.load(std::memory_order_relaxed) > 0) {
+    if (goroutine* g = try_global(w, false)) return g;
+  }
+  if (w->run_next_streak < run_next_streak_limit) {
+    if (goroutine* g = w->run_next.exchange(nullptr, std::memory_order_acq_rel)) {
+      ++w->run_next_streak;
+      return g;
+    }
+  }
+  w->run_next_streak = 0;
+  if (goroutine* g = w->runq.pop()) return g;
+  return w->run_next.exchange(nullptr, std::memory_order_acq_rel);
+}
+
+goroutine* scheduler::try_global(worker* w, bool batch) {
+  if (global_size_.load(std::memory_order_seq_cst) == 0) return nullptr;
+  std::lock_guard<spin_mutex> lock(global_mu_);
+  goroutine* g = global_head_;
+  if (g == nullptr) return nullptr;
+  std::uint32_t size = global_size_.load(std::memory_order_relaxed);
+  std::uint32_t take = 1;
+  if (batch) {
+    // A fair share, as Go's globrunqget: size/procs + 1, at most half a queue.
+    take = std::min<std::uint32_t>(size / static_cast<std::uint32_t>(procs()) + 1,
+                                   run_queue::capacity / 2);
+  }
+  global_head_ = g->sched_next;
+  std::uint32_t taken = 1;
+  while (taken < take && global_head_ != nullptr) {
+    goroutine* extra = global_head_;
+    global_head_ = extra->sched_next;
+    if (!w->runq.push(extra)) {  // cannot happen with take <= capacity/2 on an empty queue; be safe
+      global_head_ = extra;
+      break;
+    }
+    ++taken;
+  }
+  if (global_head_ == nullptr) global_tail_ = nullptr;
+  global_size_.fetch_sub(taken, std::memory_order_seq_cst);
+  return g;
+}
+
+goroutine* scheduler::try_steal(worker* w, bool take_run_next) {
+  int n = nstarted_.load(std::memory_order_acquire);
+  if (n <= 1) return nullptr;
+  int start = static_cast<int>(fastrandn(static_cast<std::uint32_t>(n)));
+  for (int i = 0; i < n; ++i) {
+    worker* v = workers_[(start + i) % n];
+    if (v == w) continue;
+    if (goroutine* g = v->runq.steal_into(w->runq)) return g;
+    if (take_run_next && v->run_next.load(std::memory_order_relaxed) != nullptr) {
+      if (goroutine* g = v->run_next.exchange(nullptr, std::memory_order_acq_rel)) return g;
+    }
+  }
+  return nullptr;
+}
+
+goroutine* scheduler::find_runnable(worker* w) {
+  for (;;) {
+    if (exiting.load(std::memory_order_relaxed)) w->sleep.wait_forever();
+    if (w->index >= nprocs_.load(std::memory_order_relaxed)) {
+      retire(w);
+      continue;
+    }
+    if (goroutine* g = try_local(w)) {
+      stop_spinning(w);
+      return g;
+    }
+    if (goroutine* g = try_global(w, true)) {
+      stop_spinning(w);
+      return g;
+    }
+    // Spin: steal from the others for a while before sleeping. run_next is
+    // left to its owner (it is about to run it) until the last round: then
+    // the owner has held it for the whole spin, so it is busy with a long
+    // goroutine, and taking it is right.
+    if (!w->spinning) {
+      w->spinning = true;
+      n_spinning_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    std::int64_t deadline = mono_ns() + spin_budget_ns;
+    goroutine* g = nullptr;
+    for (int round = 0; g == nullptr; ++round) {
+      bool last = mono_ns() >= deadline;
+      g = try_steal(w, last);
+      if (g == nullptr) g = try_global(w, true);
+      if (g != nullptr || last) break;
+      for (int i = 0; i < 32; ++i) cpu_relax();
+    }
+    if (g != nullptr) {
+      stop_spinning(w);
+      return g;
+    }
+    go_idle(w);
+  }
+}
+
+bool scheduler::work_visible() const noexcept {
+  if (global_size_.load(std::memory_order_seq_cst) > 0) return true;
+  int n = nstarted_.load(std::memory_order_acquire);
+  for (int i = 0; i < n; ++i) {
+    worker* v = workers_[i];
+    if (!v->runq.empty() || v->run_next.load(std::memory_order_seq_cst) != nullptr) return true;
+  }
+  return false;
+}
+
+void scheduler::go_idle(worker* w) {
+  {
+    std::lock_guard<spin_mutex> lock(sched_mu_);
+    if (global_size_.load(std::memory_order_seq_cst) > 0) return;
+    idle_.push_back(w);
+    w->in_idle_list = true;
+    n_idle_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  if (w->spinning) {
+    w->spinning = false;
+    n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  // seq_cst; pairs with the fence in ready()/wake_one(): a readier that did
+  // not see us idle pushed its work before our recheck reads the queues.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (work_visible()) {
+    std::unique_lock<spin_mutex> lock(sched_mu_);
+    if (w->in_idle_list) {
+      idle_.erase(std::find(idle_.begin(), idle_.end(), w));
+      w->in_idle_list = false;
+      n_idle_.fetch_sub(1, std::memory_order_seq_cst);
+      lock.unlock();
+      w->spinning = true;
+      n_spinning_.fetch_add(1, std::memory_order_seq_cst);
+      return;
+    }
+    // A waker already took us off the list; its notify is on the way.
+  } else if (n_idle_.load(std::memory_order_seq_cst) + n_retired_snapshot() ==
+             nstarted_.load(std::memory_order_acquire)) {
+    check_deadlock();
+  }
+  w->sleep.wait();
+  std::lock_guard<spin_mutex> lock(sched_mu_);
+  if (w->woken_spinning) {
+    w->woken_spinning = false;
+    w->spinning = true;  // the waker counted us in n_spinning_
+  }
+}
+
+void scheduler::retire(worker* w) {
+  stop_spinning(w);
+  // Hand our queued goroutines to the others.
+  goroutine* batch[run_queue::capacity + 1];
+  std::uint32_t n = 0;
+  while (goroutine* g = w->runq.pop()) batch[n++] = g;
+  if (goroutine* g = w->run_next.exchange(nullptr, std::memory_order_acq_rel)) batch[n++] = g;
+  if (n > 0) {
+    global_push_batch(batch, n);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    wake_one();
+  }
+  {
+    std::lock_guard<spin_mutex> lock(sched_mu_);
+    if (w->index < nprocs_.load(std::memory_order_relaxed)) return;  // raised again meanwhile
+    if (!w->retired) {
+      w->retired = true;
+      ++n_retired_;
+      n_retired_atomic_.store(n_retired_, std::memory_order_seq_cst);
+    }
+  }
+  if (n == 0 && n_idle_.load(std::memory_order_seq_cst) + n_retired_snapshot() ==
+                    nstarted_.load(std::memory_order_acquire))
+    check_deadlock();
+  w->sleep.wait();
+}
+
+// ---- running a goroutine -------------------------------------------------
+
+void scheduler::execute(worker* w, goroutine* g) {
+  w->current = g;
+  g->state.store(gstate::running, std::memory_order_relaxed);
+  g->since.store(coarse_now_ns(), std::memory_order_relaxed);
+  if (!g->stk) {
+    if (w->stack_cache_len > 0) g->stk = w->stack_cache[--w->stack_cache_len];
+    else g->stk = stack_pool::instance().allocate();
+    fiber::init_fiber(g->fiber, g->stk.bottom, g->stk.size, goroutine_entry);
+  }
+  fiber::transfer t = fiber::switch_to(w->g0, g->fiber, w);
+  g->fiber.ctx = t.from;
+  w->current = nullptr;
+  after_switch(w, g);
+}
+
+void scheduler::after_switch(worker* w, goroutine* g) {
+  post_switch p = w->pending;
+  w->pending = post_switch{};
+  switch (p.what) {
+    case post_switch::action::park:
+      // From here on a waker may ready g: its context is saved.
+      if (p.unlock) p.unlock(p.arg);
+      break;
+    case post_switch::action::yield:
+      g->state.store(gstate::runnable, std::memory_order_relaxed);
+      global_push(g);
+      break;
+    case post_switch::action::exit: {
+      fiber::destroy_fiber(g->fiber);
+      stack s = g->stk;
+      g->stk = stack{};
+      if (w->stack_cache_len == worker::stack_cache_size) {
+        // Keep half, return half: a worker that alternates spawn and exit
+        // does not bounce on the pool's lock.
+        for (int i = worker::stack_cache_size / 2; i < worker::stack_cache_size; ++i)
+          stack_pool::instance().release(w->stack_cache[i]);
+        w->stack_cache_len = worker::stack_cache_size / 2;
+      }
+      w->stack_cache[w->stack_cache_len++] = s;
+      registry_remove(g);
+      free_goroutine(g);
+      live_goroutines.fetch_sub(1, std::memory_order_relaxed);
+      break;
+    }
+    case post_switch::action::none:
+      CSP_FATAL("goroutine switched to its scheduler without saying why");
+  }
+}
+
+void switch_to_g0(post_switch what) noexcept {
+  worker* w = current_worker();
+  goroutine* g = w->current;
+  if (!canary_intact(g->stk)) report_stack_overflow(g);
+  w->pending = what;
+  fiber::transfer t =
+      fiber::switch_to(g->fiber, w->g0, nullptr, what.what == post_switch::action::exit);
+  // Resumed, perhaps by another worker: its g0 sent itself along.
+  auto* now_on = static_cast<worker*>(t.data);
+  now_on->g0.ctx = t.from;
+}
+
+void goroutine_entry(fiber::transfer t) {
+  auto* w = static_cast<worker*>(t.data);
+  w->g0.ctx = t.from;
+  goroutine* g = w->current;
+  fiber::started(g->fiber);
+  run_goroutine_body(g);
+  switch_to_g0(post_switch{post_switch::action::exit});
+  CSP_FATAL("a finished goroutine was resumed");
+}
+
+// ---- deadlock view -----------------------------------------------------------
+
+bool scheduler::all_idle_locked() const {
+  return n_idle_.load(std::memory_order_seq_cst) + n_retired_ ==
+         nstarted_.load(std::memory_order_acquire);
+}
+
+bool scheduler::queues_empty() const noexcept { return !work_visible(); }
+
+}  // namespace csp::detail

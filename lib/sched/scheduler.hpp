@@ -1,0 +1,225 @@
+// scheduler.hpp — workers, run queues and the idle protocol.
+//
+// Design (after Go's proc.go, which explains it best):
+//
+// A worker is an OS thread with a local run queue (run_queue.hpp) and a
+// run_next slot: Go's M and P fused, because csp has no system calls that
+// hand off a P (blocking calls go to runtime::blocking's helper threads
+// instead). gomaxprocs workers run goroutines; each runs a scheduler loop on
+// its thread's own stack (g0) and switches into goroutines with
+// fiber::switch_to. A goroutine switches back to g0 to park, yield or exit;
+// g0 then finishes what the goroutine could not do on its own stack
+// (release the lock park() was given, queue the yielder, free the stack).
+//
+// Where work goes:
+//   - ready() from a worker puts the goroutine in that worker's run_next
+//     slot (the woken goroutine runs next on the same core, as Go does for
+//     ping-pong); the previous occupant moves to the local queue. run_next
+//     is bounded: after run_next_streak_limit consecutive run_next picks the
+//     worker takes from its queue first, so two goroutines bouncing a value
+//     cannot starve the rest.
+//   - go() from a worker does the same (Go's newproc puts the child in
+//     run_next).
+//   - ready() and go() from a plain thread, gosched(), and the overflow of a
+//     full local queue go to the global queue.
+//   - An idle worker takes from the global queue, then steals half of a
+//     random victim's queue, then (last) a victim's run_next.
+//   - Every 61st schedule a worker looks at the global queue first, so
+//     goroutines there are not starved by busy local queues (61, as Go: a
+//     prime, so it does not beat in time with user loops).
+//
+// Idle protocol (no lost wake-ups, no busy idle):
+//   - A worker that finds no work spins (steals) a few rounds, then adds
+//     itself to the idle list under sched_mu_, then re-checks every queue,
+//     and only then sleeps on its futex. The recheck is the other half of
+//     the readier's "push, then look for idle workers": one of the two sees
+//     the other (both sides are seq_cst).
+//   - wake_one() (Go's wakep) wakes an idle worker only if no worker is
+//     already spinning: a spinning worker will find the new work itself.
+//     A woken worker starts spinning; when a spinner finds work it stops
+//     spinning and, if it was the last, wakes another (there may be more).
+//
+// Rejected alternatives:
+//   - One global lock-free MPMC queue (moodycamel) for all goroutines:
+//     simple, but every ready() is a contended CAS on shared lines and the
+//     woken goroutine loses its cache-hot core; ping-pong ran several times
+//     slower in early measurements of this design family.
+//   - A dedicated scheduler thread: every wake-up would cross threads
+//     (7–24 µs on the reference VM).
+//   - Workers waiting on a shared condition variable: thundering herds and
+//     a syscall on every ready().
+//
+// Lock order (lib/debug/lock_rank.hpp): chan/sync locks → sched_mu_ →
+// registry shard → stack_pool. ready() takes sched_mu_ only on the wake
+// path (an idle worker exists), never the global-queue lock while holding it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "base/spin_mutex.hpp"
+#include "debug/tsa.hpp"
+#include "fiber/context.hpp"
+#include "fiber/stack_pool.hpp"
+#include "sched/goroutine.hpp"
+#include "sched/run_queue.hpp"
+
+namespace csp::detail {
+
+// What a goroutine asks its worker's g0 to do after switching away.
+struct post_switch {
+  enum class action : std::uint8_t { none, park, yield, exit } what = action::none;
+  void (*unlock)(void*) = nullptr;
+  void* arg = nullptr;
+};
+
+// parker: a one-token futex semaphore for sleeping threads.
+class parker {
+ public:
+  void wait() noexcept;                    // consumes the token, sleeping until there is one
+  void wait_forever() noexcept;            // never returns
+  void notify() noexcept;                  // posts the token; any thread
+ private:
+  std::atomic<std::uint32_t> token_{0};
+};
+
+struct alignas(64) worker {
+  int index = 0;
+  run_queue runq;
+  // run_next: the goroutine to run before the queue. Owner exchanges it;
+  // stealers take it only as a last resort (exchange too).
+  std::atomic<goroutine*> run_next{nullptr};
+  int run_next_streak = 0;       // owner only
+  std::uint32_t schedtick = 0;   // owner only
+  bool spinning = false;         // owner only; counted in scheduler::n_spinning_
+
+  fiber::state g0;               // this thread's scheduler context
+  goroutine* current = nullptr;  // the goroutine executing here, or null on g0
+  post_switch pending;           // set by the goroutine, consumed by g0
+
+  parker sleep;
+  // Guarded by scheduler::sched_mu_:
+  bool in_idle_list = false;
+  bool woken_spinning = false;   // the waker counted us in n_spinning_
+  bool retired = false;          // index >= gomaxprocs: parked until raised
+
+  std::uint64_t rand_state = 0;  // owner only, fastrand
+
+  // Per-worker stack cache, so spawn/exit stay off the pool's lock.
+  static constexpr int stack_cache_size = 16;
+  stack stack_cache[stack_cache_size];
+  int stack_cache_len = 0;
+
+  // Goroutine ids are handed out in batches to keep spawn off a shared line.
+  std::uint64_t next_id = 0, end_id = 0;
+};
+
+class scheduler {
+ public:
+  // instance starts the runtime on first use. Never destroyed: goroutines
+  // still running when main returns are abandoned, as in Go.
+  static scheduler& instance();
+  // started is true once instance() has run (cheap, for paths that must not start it).
+  static bool started() noexcept;
+
+  // ready puts g (runnable) on a queue and wakes a worker if needed. Any thread.
+  void ready(goroutine* g, bool from_spawn) noexcept;
+
+  // gomaxprocs: see runtime.hpp.
+  int set_procs(int n);
+  int procs() const noexcept { return nprocs_.load(std::memory_order_relaxed); }
+
+  std::uint64_t new_id() noexcept;
+
+  // The deadlock detector's view (sched/deadlock.cpp).
+  bool all_idle_locked() const CSP_REQUIRES(sched_mu_);
+  bool queues_empty() const noexcept;
+  int runtime_threads() const noexcept { return runtime_threads_.load(std::memory_order_acquire); }
+  spin_mutex& sched_mutex() CSP_RETURN_CAPABILITY(sched_mu_) { return sched_mu_; }
+
+  // Live user goroutines (not counting main).
+  std::atomic<std::int64_t> live_goroutines{0};
+
+  // exiting is set when main returns (on_exit): workers stop picking up
+  // goroutines so static destructors do not race with them.
+  std::atomic<bool> exiting{false};
+
+ private:
+  scheduler();
+  void start_worker(int index);
+  static void worker_main(worker* w);
+  void schedule_loop(worker* w);
+  goroutine* find_runnable(worker* w);
+  goroutine* try_local(worker* w);
+  goroutine* try_global(worker* w, bool batch);
+  goroutine* try_steal(worker* w, bool take_run_next);
+  void execute(worker* w, goroutine* g);
+  void after_switch(worker* w, goroutine* g);
+  void wake_one() noexcept;
+  void stop_spinning(worker* w) noexcept;
+  void go_idle(worker* w);  // sleeps unless work appears on the way
+  bool work_visible() const noexcept;
+  int n_retired_snapshot() const noexcept { return n_retired_atomic_.load(std::memory_order_seq_cst); }
+  void global_push(goroutine* g) noexcept;
+  void global_push_batch(goroutine** gs, std::uint32_t n) noexcept;
+  void retire(worker* w);
+
+  static constexpr int max_workers = 256;
+  static constexpr int run_next_streak_limit = 64;
+
+  std::atomic<int> nprocs_{0};         // gomaxprocs
+  std::atomic<int> nstarted_{0};       // workers[0, nstarted_) exist
+  std::atomic<int> runtime_threads_{0};
+  worker* workers_[max_workers] = {};  // written once per slot, before nstarted_ covers it
+
+  // Idle workers and the gomaxprocs transition; leaf except for the
+  // registry and pool locks below it.
+  mutable spin_mutex sched_mu_;
+  std::vector<worker*> idle_ CSP_GUARDED_BY(sched_mu_);
+  std::atomic<int> n_idle_{0};         // == idle_.size(); also read without the lock
+  std::atomic<int> n_spinning_{0};
+  int n_retired_ CSP_GUARDED_BY(sched_mu_) = 0;  // workers parked by a lower gomaxprocs
+  std::atomic<int> n_retired_atomic_{0};         // == n_retired_, for lock-free readers
+
+  // Global run queue: an intrusive FIFO (goroutine::sched_next).
+  spin_mutex global_mu_;
+  goroutine* global_head_ CSP_GUARDED_BY(global_mu_) = nullptr;
+  goroutine* global_tail_ CSP_GUARDED_BY(global_mu_) = nullptr;
+  std::atomic<std::uint32_t> global_size_{0};  // written under global_mu_, read anywhere
+
+  std::atomic<std::uint64_t> id_source_{1};
+
+};
+
+// current_worker returns the worker running the calling code, or null on a
+// plain thread. Never inlined: the answer changes when a goroutine migrates,
+// and a cached TLS address would name the old thread's slot.
+worker* current_worker() noexcept;
+goroutine* current_goroutine() noexcept;
+
+// goroutine_entry is every goroutine's first frame (sched/scheduler.cpp);
+// run_goroutine_body runs its closure and turns an escaping exception into
+// Go's panic report (sched/goroutine.cpp).
+void goroutine_entry(fiber::transfer t);
+void run_goroutine_body(goroutine* g) noexcept;
+
+// switch_to_g0 suspends the running goroutine and resumes its worker's
+// scheduler with `what`; returns when the goroutine is resumed.
+void switch_to_g0(post_switch what) noexcept;
+
+// pending_wakers counts things outside the run queues that can still make a
+// goroutine runnable: armed timers, fds in the poller, calls running in
+// runtime::blocking. While it is non-zero there is no deadlock.
+extern std::atomic<std::int64_t> pending_wakers;
+
+// parked_threads counts plain threads blocked in park() and not yet readied.
+extern std::atomic<std::int64_t> parked_threads;
+
+// check_deadlock reports "all goroutines are asleep" and exits if nothing
+// can run any more; otherwise returns. Called by the last worker to go idle
+// and by a thread about to sleep in park().
+void check_deadlock() noexcept;
+
+}  // namespace csp::detail

@@ -1,0 +1,243 @@
+// goroutine_test.cpp — spawning, parking and scheduling goroutines, using the
+// runtime's own park/ready (channels are tested in chan_test.cpp).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <csp/goroutine.hpp>
+#include <csp/runtime.hpp>
+
+#include "park_event.hpp"
+#include "test_util.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// wait_for polls `cond` from a plain thread for up to `limit`.
+template <class F>
+bool wait_for(F cond, std::chrono::milliseconds limit = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(100us);
+  }
+  return true;
+}
+
+#if defined(CSP_ASAN) || defined(CSP_TSAN)
+constexpr long scale = 10;  // sanitized runs are 5-15x slower
+#else
+constexpr long scale = 1;
+#endif
+
+}  // namespace
+
+TEST_CASE("goroutine: one million goroutines spawn and finish") {
+  csp_test::with_procs({1, 2}, [](int) {
+    const long n = 1'000'000 / scale;
+    std::atomic<long> done{0};
+    for (long i = 0; i < n; ++i) csp::go([&done] { done.fetch_add(1, std::memory_order_relaxed); });
+    CHECK(wait_for([&] { return done.load() == n; }));
+  });
+}
+
+TEST_CASE("goroutine: arguments are decay-copied and the closure is destroyed after the run") {
+  std::atomic<int> sum{0};
+  auto token = std::make_shared<int>(7);
+  std::weak_ptr<int> weak = token;
+  struct big { char pad[200]; int v; };  // larger than the inline closure buffer
+  big b{};
+  b.v = 5;
+  csp::go([&sum](std::shared_ptr<int> t, big x, int y) { sum += *t + x.v + y; }, token, b, 30);
+  token.reset();
+  CHECK(wait_for([&] { return sum.load() == 42; }));
+  // The goroutine's copy of the shared_ptr is released when it finishes.
+  CHECK(wait_for([&] { return weak.expired(); }));
+}
+
+TEST_CASE("goroutine: 100,000 goroutines parked at once, then released") {
+  csp_test::with_procs({1, 2}, [](int) {
+    const int n = static_cast<int>(100'000 / scale);
+    std::vector<csp_test::park_event> events(static_cast<std::size_t>(n));
+    std::atomic<int> started{0}, finished{0};
+    for (int i = 0; i < n; ++i)
+      csp::go([&, i] {
+        started.fetch_add(1);
+        events[static_cast<std::size_t>(i)].wait();
+        finished.fetch_add(1);
+      });
+    REQUIRE(wait_for([&] { return started.load() == n; }));
+    CHECK(csp::runtime::num_goroutine() >= n + 1);
+    CHECK(finished.load() == 0);
+    for (auto& e : events) e.notify();
+    CHECK(wait_for([&] { return finished.load() == n; }));
+  });
+}
+
+TEST_CASE("goroutine: ping-pong between two goroutines") {
+  csp_test::with_procs([](int) {
+    const int rounds = 20'000;
+    csp_test::park_event done;
+    // Two goroutines hand a token back and forth with park/ready: each
+    // round trip parks and readies both once.
+    std::vector<std::unique_ptr<csp_test::park_event>> a, b;
+    for (int i = 0; i < rounds; ++i) {
+      a.push_back(std::make_unique<csp_test::park_event>());
+      b.push_back(std::make_unique<csp_test::park_event>());
+    }
+    std::atomic<int> count{0};
+    csp::go([&] {
+      for (int i = 0; i < rounds; ++i) {
+        a[static_cast<std::size_t>(i)]->notify();
+        b[static_cast<std::size_t>(i)]->wait();
+        count.fetch_add(1);
+      }
+      done.notify();
+    });
+    csp::go([&] {
+      for (int i = 0; i < rounds; ++i) {
+        a[static_cast<std::size_t>(i)]->wait();
+        b[static_cast<std::size_t>(i)]->notify();
+      }
+    });
+    done.wait();
+    CHECK(count.load() == rounds);
+  });
+}
+
+TEST_CASE("goroutine: ping-pong between a goroutine and a plain thread") {
+  csp_test::with_procs({1, 2}, [](int) {
+    const int rounds = 5'000;
+    std::vector<std::unique_ptr<csp_test::park_event>> to_g, to_t;
+    for (int i = 0; i < rounds; ++i) {
+      to_g.push_back(std::make_unique<csp_test::park_event>());
+      to_t.push_back(std::make_unique<csp_test::park_event>());
+    }
+    csp::go([&] {
+      for (int i = 0; i < rounds; ++i) {
+        to_g[static_cast<std::size_t>(i)]->wait();
+        to_t[static_cast<std::size_t>(i)]->notify();
+      }
+    });
+    std::thread t([&] {
+      for (int i = 0; i < rounds; ++i) {
+        to_g[static_cast<std::size_t>(i)]->notify();
+        to_t[static_cast<std::size_t>(i)]->wait();
+      }
+    });
+    t.join();
+  });
+}
+
+TEST_CASE("scheduler: a goroutine busy on one worker does not stop the others (work stealing)") {
+  csp::runtime::gomaxprocs(2);
+  std::atomic<bool> stop{false};
+  std::atomic<int> ran{0};
+  csp::go([&] {
+    // These land on this worker's own queue; only stealing can run them
+    // while we hog the worker.
+    for (int i = 0; i < 100; ++i) csp::go([&] { ran.fetch_add(1); });
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!stop.load() && std::chrono::steady_clock::now() < deadline) {
+    }
+  });
+  CHECK(wait_for([&] { return ran.load() == 100; }));
+  stop = true;
+  CHECK(csp_test::wait_goroutines_back(1));
+}
+
+TEST_CASE("scheduler: two goroutines readying each other forever do not starve a third") {
+  // On one worker, each ready() goes to the run_next slot; without a bound
+  // on consecutive run_next picks the third goroutine would never run.
+  int before = csp::runtime::gomaxprocs(1);
+  std::atomic<bool> stop{false};
+  csp_test::park_event ping_started;
+  std::atomic<bool> third_ran{false};
+  struct pair_state {
+    csp::detail::spin_mutex mu;
+    csp::detail::task* parked = nullptr;
+  } st;
+  auto bounce = [&] {
+    // Each side readies the other (if parked) then parks itself, forever.
+    while (!stop.load()) {
+      st.mu.lock();
+      csp::detail::task* other = st.parked;
+      if (other != nullptr) {
+        st.parked = nullptr;
+        st.mu.unlock();
+        csp::detail::ready(other);
+        st.mu.lock();
+      }
+      if (stop.load()) {
+        st.mu.unlock();
+        break;
+      }
+      st.parked = csp::detail::current_task();
+      csp::detail::park_unlock(csp::detail::wait_reason::chan_receive, st.mu);
+    }
+    st.mu.lock();
+    csp::detail::task* other = st.parked;
+    st.parked = nullptr;
+    st.mu.unlock();
+    if (other) csp::detail::ready(other);
+  };
+  csp::go([&] {
+    csp::go(bounce);
+    csp::go(bounce);
+    csp::go([&] { third_ran = true; });
+  });
+  CHECK(wait_for([&] { return third_ran.load(); }, 10s));
+  stop = true;
+  CHECK(csp_test::wait_goroutines_back(1));
+  csp::runtime::gomaxprocs(before);
+}
+
+TEST_CASE("runtime: gomaxprocs changes under load") {
+  int before = csp::runtime::gomaxprocs();
+  CHECK(csp::runtime::gomaxprocs(0) == before);   // n < 1 only queries
+  CHECK(csp::runtime::gomaxprocs(-3) == before);
+  std::atomic<long> done{0};
+  const long n = 200'000 / scale;
+  std::thread changer([&] {
+    int procs[] = {1, 4, 2, 3, 1, 2};
+    for (int i = 0; done.load() < n; ++i) {
+      csp::runtime::gomaxprocs(procs[i % 6]);
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  for (long i = 0; i < n; ++i)
+    csp::go([&] {
+      for (int k = 0; k < 3; ++k) csp::runtime::gosched();
+      done.fetch_add(1);
+    });
+  CHECK(wait_for([&] { return done.load() == n; }));
+  changer.join();
+  CHECK(csp::runtime::gomaxprocs(before) >= 1);
+  CHECK(csp::runtime::gomaxprocs() == before);
+}
+
+TEST_CASE("runtime: num_goroutine counts live goroutines plus main") {
+  REQUIRE(csp_test::wait_goroutines_back(1));
+  CHECK(csp::runtime::num_goroutine() == 1);
+  std::vector<csp_test::park_event> ev(10);
+  std::atomic<int> started{0};
+  for (auto& e : ev)
+    csp::go([&] {
+      started++;
+      e.wait();
+    });
+  REQUIRE(wait_for([&] { return started.load() == 10; }));
+  CHECK(csp::runtime::num_goroutine() == 11);
+  for (auto& e : ev) e.notify();
+  CHECK(csp_test::wait_goroutines_back(1));
+}
+
+TEST_CASE("runtime: gosched from a plain thread just yields") {
+  csp::runtime::gosched();
+  CHECK(true);
+}

@@ -1,0 +1,86 @@
+// runtime_test.cpp — goroutine dumps, stack configuration, stack reuse.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <csp/goroutine.hpp>
+#include <csp/runtime.hpp>
+
+#include "fiber/stack_pool.hpp"
+#include "park_event.hpp"
+#include "test_util.hpp"
+
+using namespace std::chrono_literals;
+
+TEST_CASE("runtime: dump_goroutines names each goroutine's state and creation site") {
+  csp_test::park_event release;
+  std::atomic<bool> parked{false};
+  csp::go([&] {
+    parked = true;
+    release.wait(csp::detail::wait_reason::chan_receive);
+  });
+  csp_test::park_event release2;
+  csp::go([&] { release2.wait(csp::detail::wait_reason::wait_group_wait); });
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::string dump;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ostringstream out;
+    csp::runtime::dump_goroutines(out);
+    dump = out.str();
+    if (dump.find("[chan receive") != std::string::npos &&
+        dump.find("[sync.WaitGroup.Wait") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK(dump.find("[chan receive, ") != std::string::npos);
+  CHECK(dump.find("[sync.WaitGroup.Wait, ") != std::string::npos);
+  CHECK(dump.find("created at ") != std::string::npos);
+  CHECK(dump.find("runtime_test.cpp:") != std::string::npos);
+  release.notify();
+  release2.notify();
+  CHECK(csp_test::wait_goroutines_back(1));
+}
+
+TEST_CASE("runtime: the dump shows the main thread as goroutine 1 once it has blocked") {
+  csp_test::park_event e;
+  csp::go([&] { e.notify(); });
+  e.wait();  // the main thread parks here (or finds the event already set)
+  std::ostringstream out;
+  csp::runtime::dump_goroutines(out);
+  // main_thread_task is recorded the first time the main thread asks for
+  // its task, which wait() does.
+  CHECK(out.str().find("goroutine 1 [running]:\n\tmain thread") != std::string::npos);
+}
+
+TEST_CASE("stacks: CSP_STACK_SIZE parsing accepts sizes and rejects nonsense") {
+  using csp::detail::parse_stack_size;
+  CHECK(parse_stack_size("65536") == 65536);
+  CHECK(parse_stack_size("64k") == 64 * 1024);
+  CHECK(parse_stack_size("64KiB") == 64 * 1024);
+  CHECK(parse_stack_size("1M") == 1024 * 1024);
+  CHECK(parse_stack_size("2048M") == 0);         // above 1 GiB
+  CHECK(parse_stack_size("1024") == 0);          // below 16 KiB
+  CHECK(parse_stack_size("banana") == 0);
+  CHECK(parse_stack_size("-5") == 0);
+  CHECK(parse_stack_size("99999999999999999999999") == 0);
+  CHECK(parse_stack_size("") == 0);
+}
+
+TEST_CASE("stacks: finished goroutines' stacks are reused, not leaked") {
+  auto& pool = csp::detail::stack_pool::instance();
+  REQUIRE(csp_test::wait_goroutines_back(1));
+  std::atomic<int> done{0};
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 1000; ++i) csp::go([&] { done++; });
+  }
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (done.load() < 20000 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  REQUIRE(done.load() == 20000);
+  REQUIRE(csp_test::wait_goroutines_back(1));
+  // Finished goroutines keep at most a small per-worker cache each.
+  CHECK(pool.live_stacks() <= 16u * 8u + 64u);  // 16 cached per worker that ever ran
+}
