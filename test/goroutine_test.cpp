@@ -29,11 +29,7 @@ bool wait_for(F cond, std::chrono::milliseconds limit = 20s) {
   return true;
 }
 
-#if defined(CSP_ASAN) || defined(CSP_TSAN)
-constexpr long scale = 10;  // sanitized runs are 5-15x slower
-#else
-constexpr long scale = 1;
-#endif
+constexpr long scale = csp_test::sanitizer_scale;
 
 }  // namespace
 
@@ -41,7 +37,7 @@ TEST_CASE("goroutine: one million goroutines spawn and finish") {
   csp_test::with_procs({1, 2}, [](int) {
     const long n = 1'000'000 / scale;
     std::atomic<long> done{0};
-    for (long i = 0; i < n; ++i) csp::go([&done] { done.fetch_add(1, std::memory_order_relaxed); });
+    for (long i = 0; i < n; ++i) csp::go([&done] { done.fetch_add(1); });
     CHECK(wait_for([&] { return done.load() == n; }));
   });
 }

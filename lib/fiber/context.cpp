@@ -3,6 +3,8 @@
 
 #include <pthread.h>
 
+#include <atomic>
+
 #include <boost/context/detail/fcontext.hpp>
 
 #include "debug/fatal.hpp"
@@ -22,20 +24,25 @@ namespace csp::detail::fiber {
 namespace {
 // The scheduler has one fiber entry function; make_fcontext wants a
 // function of Boost's signature, so a trampoline forwards to it.
-entry_fn the_entry = nullptr;
+// Written by every init_fiber (always the same value) and read by new
+// fibers on any worker: relaxed atomics, as the value never changes.
+std::atomic<entry_fn> the_entry{nullptr};
 
-void trampoline(bctx::transfer_t t) { the_entry(transfer{t.fctx, t.data}); }
+void trampoline(bctx::transfer_t t) {
+  the_entry.load(std::memory_order_relaxed)(transfer{t.fctx, t.data});
+}
 }  // namespace
 
 void init_fiber(state& f, void* bottom, std::size_t size, entry_fn entry) noexcept {
-  CSP_ASSERT(the_entry == nullptr || the_entry == entry);
-  the_entry = entry;
+  the_entry.store(entry, std::memory_order_relaxed);
   f.stack_bottom = bottom;
   f.stack_size = size;
   f.asan_fake_stack = nullptr;
   // make_fcontext takes the top of the stack: stacks grow down.
   f.ctx = bctx::make_fcontext(static_cast<char*>(bottom) + size, size, trampoline);
 #if defined(CSP_TSAN)
+  // Always a fresh TSan fiber: reusing one across goroutines crashed
+  // gcc 12's TSan runtime (AcquireReleaseImpl) after ~50k goroutines.
   f.tsan_fiber = __tsan_create_fiber(0);
 #else
   f.tsan_fiber = nullptr;
@@ -57,9 +64,9 @@ void init_thread(state& t) noexcept {
 #endif
 }
 
-void destroy_fiber(state& f) noexcept {
+void finish_fiber(state& f) noexcept {
 #if defined(CSP_TSAN)
-  if (f.tsan_fiber) __tsan_destroy_fiber(f.tsan_fiber);
+  if (f.tsan_fiber != nullptr) __tsan_destroy_fiber(f.tsan_fiber);
 #endif
   f.tsan_fiber = nullptr;
   f.ctx = nullptr;

@@ -46,15 +46,17 @@ struct state {
 };
 
 // init_fiber prepares `f` to start at `entry` on the stack [bottom,
-// bottom+size) the first time it is switched to.
+// bottom+size) the first time it is switched to. Under TSan each fiber
+// gets a fresh TSan fiber (about 0.4 ms each: sanitized tests keep their
+// goroutine counts small).
 void init_fiber(state& f, void* bottom, std::size_t size, entry_fn entry) noexcept;
 
 // init_thread describes the calling thread's own context (a worker's g0).
 void init_thread(state& t) noexcept;
 
-// destroy_fiber releases sanitizer bookkeeping of a finished fiber. Call it
-// from another fiber.
-void destroy_fiber(state& f) noexcept;
+// finish_fiber releases a finished fiber's sanitizer state. Call it from
+// another fiber.
+void finish_fiber(state& f) noexcept;
 
 // switch_to suspends the caller (`self`) and resumes `target`, passing
 // `data`. It returns when someone switches back to `self`; the caller must

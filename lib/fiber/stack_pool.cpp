@@ -11,9 +11,6 @@
 
 #include "debug/fatal.hpp"
 
-#if defined(CSP_ASAN)
-#include <sanitizer/lsan_interface.h>
-#endif
 
 namespace csp::detail {
 
@@ -110,11 +107,6 @@ void stack_pool::grow_locked() {
       if (::mprotect(lo, page_, PROT_NONE) != 0) s.guarded = false;
     }
     if (!s.guarded) *static_cast<std::uint64_t*>(s.bottom) = stack_canary;
-#if defined(CSP_ASAN)
-    // Objects referenced only from a parked goroutine's stack are alive:
-    // let LeakSanitizer scan stacks as roots.
-    __lsan_register_root_region(s.bottom, s.size);
-#endif
     cold_.push_back(s);
   }
   if (guarded) guard_budget_ -= stacks_per_slab;

@@ -45,6 +45,17 @@ long process_threads() noexcept {
   return std::strtol(p + 9, nullptr, 10);
 }
 
+// sanitizer_threads: threads a sanitizer runtime adds to the process. TSan
+// starts a background thread with the process's first pthread_create.
+long sanitizer_threads(long process_threads) noexcept {
+#if defined(CSP_TSAN)
+  return process_threads > 1 ? 1 : 0;
+#else
+  (void)process_threads;
+  return 0;
+#endif
+}
+
 [[noreturn]] void report_deadlock() noexcept {
   write_stderr("fatal error: all goroutines are asleep - deadlock!\n\n");
   dump_goroutines_to_fd(2, /*from_signal=*/false);
@@ -58,7 +69,8 @@ void check_deadlock() noexcept {
   std::int64_t parked = parked_threads.load(std::memory_order_seq_cst);
   if (parked == 0) return;  // no thread is blocked in csp: the main thread can still act
   if (!scheduler::started()) {
-    if (process_threads() == parked) report_deadlock();
+    long threads = process_threads();
+    if (threads >= 0 && threads - sanitizer_threads(threads) == parked) report_deadlock();
     return;
   }
   scheduler& s = scheduler::instance();
@@ -67,7 +79,8 @@ void check_deadlock() noexcept {
   if (pending_wakers.load(std::memory_order_seq_cst) != 0) return;
   long threads = process_threads();
   if (threads < 0) return;
-  if (threads - s.runtime_threads() != parked_threads.load(std::memory_order_seq_cst)) return;
+  long others = threads - s.runtime_threads() - sanitizer_threads(threads);
+  if (others != parked_threads.load(std::memory_order_seq_cst)) return;
   report_deadlock();
 }
 

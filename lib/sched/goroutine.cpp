@@ -95,14 +95,15 @@ goroutine* new_goroutine(std::size_t size, std::size_t align, void** storage,
     g->closure = g->inline_closure;
   } else {
     g->closure = ::operator new(size, std::align_val_t(align));
-    g->closure_on_heap = true;
+    g->closure_heap_align = align;
   }
   *storage = g->closure;
   return g;
 }
 
 void free_goroutine(goroutine* g) noexcept {
-  if (g->closure_on_heap) ::operator delete(g->closure);
+  if (g->closure_heap_align != 0)
+    ::operator delete(g->closure, std::align_val_t(g->closure_heap_align));
   delete g;
 }
 

@@ -53,7 +53,7 @@ struct goroutine final : task {
   closure_fn run = nullptr;
   closure_dtor destroy = nullptr;
   void* closure = nullptr;      // inline_closure or a heap block
-  bool closure_on_heap = false;
+  std::size_t closure_heap_align = 0;  // non-zero: closure is a heap block of this alignment
 
   goroutine* sched_next = nullptr;  // link in the global run queue; guarded by its lock
 

@@ -20,7 +20,7 @@ void gosched() {
 int num_goroutine() {
   if (!detail::scheduler::started()) return 1;
   return static_cast<int>(
-             detail::scheduler::instance().live_goroutines.load(std::memory_order_relaxed)) + 1;
+             detail::scheduler::instance().live_goroutines.load(std::memory_order_acquire)) + 1;
 }
 
 int gomaxprocs(int n) { return detail::scheduler::instance().set_procs(n); }

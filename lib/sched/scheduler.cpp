@@ -17,6 +17,11 @@
 #include "debug/fatal.hpp"
 #include "fiber/stack_guard.hpp"
 
+#if defined(CSP_ASAN)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
+#endif
+
 namespace csp::detail {
 
 std::atomic<std::int64_t> pending_wakers{0};
@@ -60,9 +65,34 @@ int default_procs() {
   return n;
 }
 
+#if defined(CSP_ASAN)
+// Objects that only an abandoned goroutine's stack still refers to are not
+// leaks (main returned; Go would not collect them either). Show
+// LeakSanitizer, which checks after us, the live part of every stack.
+void register_stacks_for_leak_check() {
+  for_each_goroutine(
+      [](const goroutine* g, void*) {
+        if (!g->stk) return;
+        auto* lo = static_cast<char*>(g->stk.bottom);
+        // A parked goroutine's saved context is its stack pointer; a running
+        // one's is unknown here, so take the whole stack.
+        if (g->state.load(std::memory_order_relaxed) == gstate::waiting && g->fiber.ctx != nullptr)
+          lo = static_cast<char*>(g->fiber.ctx);
+        auto* hi = static_cast<char*>(g->stk.top());
+        if (lo >= static_cast<char*>(g->stk.bottom) && lo < hi)
+          __lsan_register_root_region(lo, static_cast<std::size_t>(hi - lo));
+      },
+      nullptr, /*try_only=*/true);
+}
+#endif
+
 void on_process_exit(int, void*) {
-  if (scheduler* s = the_scheduler.load(std::memory_order_acquire))
+  if (scheduler* s = the_scheduler.load(std::memory_order_acquire)) {
     s->exiting.store(true, std::memory_order_seq_cst);
+#if defined(CSP_ASAN)
+    register_stacks_for_leak_check();
+#endif
+  }
 }
 
 }  // namespace
@@ -450,6 +480,11 @@ void scheduler::execute(worker* w, goroutine* g) {
   if (!g->stk) {
     if (w->stack_cache_len > 0) g->stk = w->stack_cache[--w->stack_cache_len];
     else g->stk = stack_pool::instance().allocate();
+#if defined(CSP_ASAN)
+    // A finished goroutine never returned from its last frames, so their
+    // redzones are still poisoned; the new one starts from a clean stack.
+    ASAN_UNPOISON_MEMORY_REGION(g->stk.bottom, g->stk.size);
+#endif
     fiber::init_fiber(g->fiber, g->stk.bottom, g->stk.size, goroutine_entry);
   }
   fiber::transfer t = fiber::switch_to(w->g0, g->fiber, w);
@@ -471,7 +506,7 @@ void scheduler::after_switch(worker* w, goroutine* g) {
       global_push(g);
       break;
     case post_switch::action::exit: {
-      fiber::destroy_fiber(g->fiber);
+      fiber::finish_fiber(g->fiber);
       stack s = g->stk;
       g->stk = stack{};
       if (w->stack_cache_len == worker::stack_cache_size) {
@@ -484,7 +519,9 @@ void scheduler::after_switch(worker* w, goroutine* g) {
       w->stack_cache[w->stack_cache_len++] = s;
       registry_remove(g);
       free_goroutine(g);
-      live_goroutines.fetch_sub(1, std::memory_order_relaxed);
+      // release; pairs with the acquire in num_goroutine(): a caller that sees
+      // the count drop sees everything the goroutine did.
+      live_goroutines.fetch_sub(1, std::memory_order_release);
       break;
     }
     case post_switch::action::none:
