@@ -1,0 +1,309 @@
+// csp/select.hpp — Go's select statement, in three forms over one core.
+//
+//   Index form:    switch (select(recv(a, v), send(b, std::move(x)), default_case)) { case 0: ... }
+//   Callback form: select(on_recv(a, [&](std::optional<T> v) {...}), on_send(b, x, [&] {...}),
+//                         on_default([&] {...}));
+//   Dynamic form:  std::vector<select_case> cs{recv(a, v), send(b, x)}; int i = select(cs);
+//
+// select returns the chosen case's index. When several cases are ready one
+// is chosen uniformly at random; with none ready it runs the default case
+// if there is one, else blocks until one is ready. A nil channel's case is
+// never chosen; select() with no case blocks forever. The same channel may
+// appear in several cases. A send case on a closed channel panics when
+// chosen. A send case's value is moved (an lvalue's: copied) only if that
+// case is chosen; a chosen receive case's optional gets the value, or is
+// emptied if the channel was closed.
+//
+// Lifetimes: the case helpers (recv, send, on_recv, ...) refer to their
+// channel and value: use them inside the select(...) expression, or convert
+// them to select_case, which holds its channel (keeps it alive) but still
+// refers to the send value and receive destination: those must outlive the
+// select call. The variadic forms allocate nothing.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+#include "csp/chan.hpp"
+#include "csp/detail/chan_core.hpp"
+#include "csp/panic.hpp"
+
+namespace csp {
+
+namespace detail {
+
+template <class H>
+struct chan_dir {
+  static constexpr bool can_recv = false, can_send = false;
+};
+template <class T>
+struct chan_dir<chan<T>> {
+  static constexpr bool can_recv = true, can_send = true;
+};
+template <class T>
+struct chan_dir<recv_only<T>> {
+  static constexpr bool can_recv = true, can_send = false;
+};
+template <class T>
+struct chan_dir<send_only<T>> {
+  static constexpr bool can_recv = false, can_send = true;
+};
+
+template <class H>
+concept recv_handle = chan_dir<std::remove_cvref_t<H>>::can_recv;
+template <class H>
+concept send_handle = chan_dir<std::remove_cvref_t<H>>::can_send;
+
+template <class C>
+concept select_case_like = requires { typename std::remove_cvref_t<C>::select_case_tag; };
+
+template <class T>
+inline constexpr void require_copyable_send() {
+  static_assert(std::is_copy_constructible_v<T>,
+                "a send case given an lvalue copies it when chosen; pass std::move(v) for a "
+                "move-only type");
+}
+
+}  // namespace detail
+
+// recv_case: `case v := <-ch` (dst set) or `case <-ch` (the value dropped).
+template <class T>
+struct recv_case {
+  using select_case_tag = void;
+  detail::chan_core* c;
+  std::optional<T>* dst;
+
+  detail::scase to_scase() const noexcept { return {c, dst, nullptr, false}; }
+  bool is_default() const noexcept { return false; }
+  void chosen() const noexcept {}
+};
+
+// send_case: `case ch <- v`.
+template <class T>
+struct send_case {
+  using select_case_tag = void;
+  detail::chan_core* c;
+  T* v;
+  const detail::source_ops* how;  // move or copy
+
+  detail::scase to_scase() const noexcept { return {c, v, how, true}; }
+  bool is_default() const noexcept { return false; }
+  void chosen() const noexcept {}
+};
+
+// default_case: run when no other case is ready.
+struct default_case_t {
+  using select_case_tag = void;
+  detail::scase to_scase() const noexcept { return {}; }
+  bool is_default() const noexcept { return true; }
+  void chosen() const noexcept {}
+};
+inline constexpr default_case_t default_case{};
+
+template <class T, class F>
+struct on_recv_case {
+  using select_case_tag = void;
+  detail::chan_core* c;
+  F f;
+  std::optional<T> v{};  // the destination; handed to f
+
+  detail::scase to_scase() noexcept { return {c, &v, nullptr, false}; }
+  bool is_default() const noexcept { return false; }
+  void chosen() { f(std::move(v)); }
+};
+
+template <class T, class F>
+struct on_send_case {
+  using select_case_tag = void;
+  detail::chan_core* c;
+  T* v;
+  const detail::source_ops* how;
+  F f;
+
+  detail::scase to_scase() const noexcept { return {c, v, how, true}; }
+  bool is_default() const noexcept { return false; }
+  void chosen() { f(); }
+};
+
+template <class F>
+struct on_default_case {
+  using select_case_tag = void;
+  F f;
+
+  detail::scase to_scase() const noexcept { return {}; }
+  bool is_default() const noexcept { return true; }
+  void chosen() { f(); }
+};
+
+// ---- case helpers -------------------------------------------------------
+
+// recv(ch, v): receive into v (v empty if ch is closed). recv(ch): drop it.
+template <detail::recv_handle H>
+recv_case<typename H::value_type> recv(const H& ch, std::optional<typename H::value_type>& v) noexcept {
+  return {ch.core(), &v};
+}
+template <detail::recv_handle H>
+recv_case<typename H::value_type> recv(const H& ch) noexcept {
+  return {ch.core(), nullptr};
+}
+
+// send(ch, std::move(v)) moves v if chosen; send(ch, v) copies it if chosen.
+template <detail::send_handle H>
+send_case<typename H::value_type> send(const H& ch, typename H::value_type&& v) noexcept {
+  using T = typename H::value_type;
+  return {ch.core(), std::addressof(v), &detail::move_source<T>};
+}
+template <detail::send_handle H>
+send_case<typename H::value_type> send(const H& ch, const typename H::value_type& v) noexcept {
+  using T = typename H::value_type;
+  detail::require_copyable_send<T>();
+  return {ch.core(), const_cast<T*>(std::addressof(v)), &detail::copy_source<T>};
+}
+
+// on_recv(ch, f): if chosen, f(std::optional<T>) (empty: closed).
+template <detail::recv_handle H, class F>
+on_recv_case<typename H::value_type, std::decay_t<F>> on_recv(const H& ch, F&& f) {
+  return {ch.core(), std::forward<F>(f)};
+}
+
+// on_send(ch, v, f): if chosen, v is sent (moved if an rvalue, else
+// copied), then f().
+template <detail::send_handle H, class F>
+on_send_case<typename H::value_type, std::decay_t<F>> on_send(const H& ch, typename H::value_type&& v,
+                                                              F&& f) {
+  using T = typename H::value_type;
+  return {ch.core(), std::addressof(v), &detail::move_source<T>, std::forward<F>(f)};
+}
+template <detail::send_handle H, class F>
+on_send_case<typename H::value_type, std::decay_t<F>> on_send(const H& ch,
+                                                              const typename H::value_type& v, F&& f) {
+  using T = typename H::value_type;
+  detail::require_copyable_send<T>();
+  return {ch.core(), const_cast<T*>(std::addressof(v)), &detail::copy_source<T>, std::forward<F>(f)};
+}
+
+// on_default(f): if no case is ready, f().
+template <class F>
+on_default_case<std::decay_t<F>> on_default(F&& f) {
+  return {std::forward<F>(f)};
+}
+
+// ---- dynamic form -------------------------------------------------------
+
+// select_case is one case of a dynamic select (Go's reflect.SelectCase):
+// type-erased and copyable; made from any case helper. It holds its channel;
+// the send value and receive destination it refers to must outlive the
+// select. Copies of an on_* case share its callback.
+class select_case {
+ public:
+  using select_case_tag = void;
+
+  template <class T>
+  select_case(const recv_case<T>& rc) noexcept : c_(rc.c), elem_(rc.dst) {
+    detail::chan_retain(c_);
+  }
+  template <class T>
+  select_case(const send_case<T>& sc) noexcept : c_(sc.c), elem_(sc.v), how_(sc.how), is_send_(true) {
+    detail::chan_retain(c_);
+  }
+  select_case(default_case_t) noexcept : is_default_(true) {}
+
+  template <class T, class F>
+  select_case(on_recv_case<T, F> rc) : c_(rc.c) {
+    struct state {
+      std::optional<T> v;
+      F f;
+    };
+    auto s = std::make_shared<state>(state{std::nullopt, std::move(rc.f)});
+    elem_ = &s->v;
+    run_ = [](void* p) {
+      auto& st = *static_cast<state*>(p);
+      std::optional<T> v = std::move(st.v);
+      st.v.reset();
+      st.f(std::move(v));
+    };
+    state_ = std::move(s);
+    detail::chan_retain(c_);
+  }
+  template <class T, class F>
+  select_case(on_send_case<T, F> sc) : c_(sc.c), elem_(sc.v), how_(sc.how), is_send_(true) {
+    state_ = std::make_shared<F>(std::move(sc.f));
+    run_ = [](void* p) { (*static_cast<F*>(p))(); };
+    detail::chan_retain(c_);
+  }
+  template <class F>
+  select_case(on_default_case<F> dc) : is_default_(true) {
+    state_ = std::make_shared<F>(std::move(dc.f));
+    run_ = [](void* p) { (*static_cast<F*>(p))(); };
+  }
+
+  select_case(const select_case& o) noexcept
+      : c_(o.c_), elem_(o.elem_), how_(o.how_), is_send_(o.is_send_), is_default_(o.is_default_),
+        state_(o.state_), run_(o.run_) {
+    detail::chan_retain(c_);
+  }
+  select_case(select_case&& o) noexcept
+      : c_(std::exchange(o.c_, nullptr)), elem_(o.elem_), how_(o.how_), is_send_(o.is_send_),
+        is_default_(o.is_default_), state_(std::move(o.state_)), run_(o.run_) {}
+  select_case& operator=(select_case o) noexcept {
+    std::swap(c_, o.c_);
+    elem_ = o.elem_;
+    how_ = o.how_;
+    is_send_ = o.is_send_;
+    is_default_ = o.is_default_;
+    state_ = std::move(o.state_);
+    run_ = o.run_;
+    return *this;
+  }
+  ~select_case() { detail::chan_release(c_); }
+
+  detail::scase to_scase() const noexcept { return {c_, elem_, how_, is_send_}; }
+  bool is_default() const noexcept { return is_default_; }
+  // chosen runs the callback of an on_* case; nothing for the others.
+  void chosen() const {
+    if (run_) run_(state_.get());
+  }
+
+ private:
+  detail::chan_core* c_ = nullptr;  // one reference held; null: nil channel or default
+  void* elem_ = nullptr;
+  const detail::source_ops* how_ = nullptr;
+  bool is_send_ = false;
+  bool is_default_ = false;
+  std::shared_ptr<void> state_;  // an on_* case's callback (and receive storage)
+  void (*run_)(void*) = nullptr;
+};
+
+// select over a run-time list of cases; returns the chosen index. At most
+// one default case (more panic, as reflect.Select does). Allocates scratch
+// space only beyond a few cases.
+int select(std::span<select_case> cases);
+
+// ---- variadic forms -----------------------------------------------------
+
+// select() with no cases blocks forever (Go's `select {}`).
+[[noreturn]] inline void select() { detail::select_forever(); }
+
+template <class... Cs>
+  requires(sizeof...(Cs) > 0 && (detail::select_case_like<Cs> && ...))
+int select(Cs&&... cs) {
+  constexpr int n = static_cast<int>(sizeof...(Cs));
+  static_assert(((std::is_same_v<std::remove_cvref_t<Cs>, default_case_t> ? 1 : 0) + ...) <= 1,
+                "select: at most one default case");
+  const detail::scase cases[n] = {cs.to_scase()...};
+  detail::select_slot slots[n];
+  int def = -1, defaults = 0, k = 0;
+  ((cs.is_default() ? (def = k, ++defaults, ++k) : ++k), ...);
+  if (defaults > 1) throw panic("select: multiple default cases");
+  int chosen = detail::selectgo(cases, slots, n, def < 0);
+  if (chosen < 0) chosen = def;
+  k = 0;
+  ((k++ == chosen ? cs.chosen() : void()), ...);
+  return chosen;
+}
+
+}  // namespace csp

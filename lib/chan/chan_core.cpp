@@ -1,0 +1,282 @@
+// chan_core.cpp — channel operations (Go's chan.go). The invariants, the
+// lock's rules and the exception policy are at the top of chan_core.hpp.
+//
+// Every operation has the same shape: lock; try it (send_locked /
+// recv_locked, which select.cpp shares); if it would block and may, queue a
+// waiter on this stack and park, releasing the lock only once parked;
+// otherwise unlock, wake whoever was completed, and report.
+#include "chan/chan_core.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <new>
+
+#include "csp/panic.hpp"
+#include "sched/park.hpp"
+
+namespace csp::detail {
+
+static_assert(offsetof(chan_core, hdr) == 0);
+
+namespace {
+
+constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1) / a * a; }
+
+std::size_t buffer_offset(const elem_ops* ops) noexcept { return round_up(sizeof(chan_core), ops->align); }
+
+std::align_val_t alloc_align(const elem_ops* ops) noexcept {
+  return std::align_val_t{std::max(alignof(chan_core), ops->align)};
+}
+
+// park_forever blocks the caller for good: nil-channel operations and an
+// empty select. No waiter is queued anywhere, so nothing can ready it.
+[[noreturn]] void park_forever(wait_reason why) noexcept {
+  park(why, nullptr, nullptr);
+  CSP_FATAL("a task parked forever was woken");
+}
+
+[[noreturn]] void panic_send_closed() { throw panic("send on closed channel"); }
+
+}  // namespace
+
+chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
+  // Go rejects negative sizes; a negative int converted to size_t lands here.
+  std::size_t offset = buffer_offset(ops);
+  if (cap > static_cast<std::size_t>(PTRDIFF_MAX) ||
+      (ops->size != 0 && cap > (static_cast<std::size_t>(PTRDIFF_MAX) - offset) / ops->size))
+    throw panic("makechan: size out of range");
+  // One allocation for the core and its buffer, as Go's makechan does for
+  // pointer-free elements: one cache miss fewer per operation.
+  void* mem = ::operator new(offset + cap * ops->size, alloc_align(ops));
+  return ::new (mem) chan_core(ops, cap, static_cast<unsigned char*>(mem) + offset);
+}
+
+void chan_destroy(chan_core* c) noexcept CSP_NO_TSA {
+  // No lock: the last reference is gone, so nobody else can reach c, and
+  // chan_release's acq_rel decrement ordered every other holder's
+  // operations before this. No waiter can be queued: a waiting task holds a
+  // reference.
+  if (c->on_destroy != nullptr) c->on_destroy(c->on_destroy_arg);
+  CSP_ASSERT(c->recvq.empty() && c->sendq.empty());
+  const elem_ops* ops = c->ops;
+  if (ops->size != 0) {
+    std::size_t i = c->recvx;
+    for (std::size_t n = c->count.load(std::memory_order_relaxed); n > 0; --n) {
+      ops->destroy(c->slot(i));
+      if (++i == c->cap) i = 0;
+    }
+  }
+  c->~chan_core();
+  ::operator delete(static_cast<void*>(c), alloc_align(ops));
+}
+
+op_status chan_core::send_locked(void* src, const source_ops* how, wake_list& wakes,
+                                 std::exception_ptr& err) noexcept {
+  if (closed) return op_status::closed;
+  // A parked receiver takes the value straight from the sender: the buffer
+  // is empty whenever one waits (invariant), so order is kept.
+  if (waiter* w = recvq.dequeue()) {
+    auto* r = static_cast<chan_waiter*>(w);
+    if (r->elem != nullptr) {
+      try {
+        how->emplace(r->elem, src);
+      } catch (...) {
+        err = std::current_exception();
+        put_back(r, wakes);
+        return op_status::failed;
+      }
+    }
+    r->success = true;
+    wakes.add(r);
+    return op_status::done;
+  }
+  std::size_t n = count.load(std::memory_order_relaxed);  // we hold mu, the only writer
+  if (n < cap) {
+    if (ops->size != 0) {
+      try {
+        how->construct(slot(sendx), src);
+      } catch (...) {
+        err = std::current_exception();
+        return op_status::failed;
+      }
+    }
+    if (++sendx == cap) sendx = 0;
+    count.store(n + 1, std::memory_order_relaxed);  // relaxed: see `count`
+    return op_status::done;
+  }
+  return op_status::blocked;
+}
+
+op_status chan_core::recv_locked(void* dst, wake_list& wakes, std::exception_ptr& err) noexcept {
+  std::size_t n = count.load(std::memory_order_relaxed);  // we hold mu, the only writer
+  if (n > 0) {
+    // Take the oldest buffered value first, so that if its move throws
+    // nothing has changed yet.
+    void* head = slot(recvx);
+    if (dst != nullptr) {
+      try {
+        ops->emplace_from(dst, head);
+      } catch (...) {
+        err = std::current_exception();
+        return op_status::failed;
+      }
+    }
+    if (ops->size != 0) ops->destroy(head);
+    if (++recvx == cap) recvx = 0;
+    count.store(n - 1, std::memory_order_relaxed);  // relaxed: see `count`
+    // The buffer was full if a sender waits: refill the freed slot from the
+    // first one, so it completes and FIFO order holds (its value goes
+    // behind every buffered one, at sendx, which is the slot just freed).
+    while (waiter* w = sendq.dequeue()) {
+      auto* s = static_cast<chan_waiter*>(w);
+      if (ops->size != 0) {
+        try {
+          s->how->construct(slot(sendx), s->elem);
+        } catch (...) {
+          // The receive is done; this sender's send is not. It rethrows.
+          s->error = std::current_exception();
+          wakes.add(s);
+          continue;
+        }
+      }
+      if (++sendx == cap) sendx = 0;
+      count.store(n, std::memory_order_relaxed);
+      s->success = true;
+      wakes.add(s);
+      break;
+    }
+    return op_status::done;
+  }
+  if (closed) return op_status::closed;
+  // Unbuffered (an empty buffer has no waiting senders): take the value
+  // straight from the first parked sender.
+  if (waiter* w = sendq.dequeue()) {
+    auto* s = static_cast<chan_waiter*>(w);
+    if (dst != nullptr) {
+      try {
+        s->how->emplace(dst, s->elem);
+      } catch (...) {
+        err = std::current_exception();
+        put_back(s, wakes);
+        return op_status::failed;
+      }
+    }
+    s->success = true;
+    wakes.add(s);
+    return op_status::done;
+  }
+  return op_status::blocked;
+}
+
+void chan_core::put_back(chan_waiter* w, wake_list& wakes) noexcept {
+  if (w->group == nullptr) {
+    // Still parked and still first in line: it never noticed.
+    (w->is_send ? sendq : recvq).push_front(w);
+    return;
+  }
+  // A select cannot be put back: since we claimed it, other wakers may have
+  // skipped and unlinked its other waiters. Wake it to poll again.
+  // relaxed: the select reads winner after park returns; our ready() orders it.
+  w->group->winner.store(select_retry, std::memory_order_relaxed);
+  wakes.add(w);
+}
+
+// The entry points below park with the lock held and let park release it,
+// a hand-off clang's analysis cannot follow: hence CSP_NO_TSA.
+
+void chan_send(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
+  if (c == nullptr) park_forever(wait_reason::chan_send_nil);
+  wake_list wakes;
+  std::exception_ptr err;
+  c->mu.lock();
+  op_status st = c->send_locked(src, how, wakes, err);
+  if (st == op_status::blocked) {
+    chan_waiter w;
+    w.t = current_task();
+    w.elem = src;
+    w.how = how;
+    w.is_send = true;
+    c->sendq.push_back(&w);
+    park_unlock(wait_reason::chan_send, c->mu);
+    // A receiver or close() claimed and dequeued w, then readied us.
+    if (w.error) std::rethrow_exception(w.error);
+    if (!w.success) panic_send_closed();
+    return;
+  }
+  c->mu.unlock();
+  wakes.wake();
+  if (st == op_status::failed) std::rethrow_exception(err);
+  if (st == op_status::closed) panic_send_closed();
+}
+
+bool chan_try_send(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
+  if (c == nullptr) return false;
+  wake_list wakes;
+  std::exception_ptr err;
+  c->mu.lock();
+  op_status st = c->send_locked(src, how, wakes, err);
+  c->mu.unlock();
+  wakes.wake();
+  if (st == op_status::failed) std::rethrow_exception(err);
+  if (st == op_status::closed) panic_send_closed();
+  return st == op_status::done;
+}
+
+bool chan_recv(chan_core* c, void* dst) CSP_NO_TSA {
+  if (c == nullptr) park_forever(wait_reason::chan_receive_nil);
+  wake_list wakes;
+  std::exception_ptr err;
+  c->mu.lock();
+  op_status st = c->recv_locked(dst, wakes, err);
+  if (st == op_status::blocked) {
+    chan_waiter w;
+    w.t = current_task();
+    w.elem = dst;
+    c->recvq.push_back(&w);
+    park_unlock(wait_reason::chan_receive, c->mu);
+    // A sender filled *dst (success) or close() woke us (no value). A
+    // receiver is never handed an error: a failed hand-off puts it back.
+    return w.success;
+  }
+  c->mu.unlock();
+  wakes.wake();
+  if (st == op_status::failed) std::rethrow_exception(err);
+  return st == op_status::done;
+}
+
+bool chan_try_recv(chan_core* c, void* dst) CSP_NO_TSA {
+  if (c == nullptr) return false;
+  wake_list wakes;
+  std::exception_ptr err;
+  c->mu.lock();
+  op_status st = c->recv_locked(dst, wakes, err);
+  c->mu.unlock();
+  wakes.wake();
+  if (st == op_status::failed) std::rethrow_exception(err);
+  return st == op_status::done;
+}
+
+void chan_close(chan_core* c) CSP_NO_TSA {
+  if (c == nullptr) throw panic("close of nil channel");
+  wake_list wakes;
+  c->mu.lock();
+  if (c->closed) {
+    c->mu.unlock();
+    throw panic("close of closed channel");
+  }
+  c->closed = true;
+  // Wake every receiver (no value: success stays false) and every sender
+  // (they panic in their own goroutines). Stale select waiters are skipped.
+  while (waiter* w = c->recvq.dequeue()) wakes.add(w);
+  while (waiter* w = c->sendq.dequeue()) wakes.add(w);
+  c->mu.unlock();
+  wakes.wake();
+}
+
+std::size_t chan_len(const chan_core* c) noexcept {
+  return c == nullptr ? 0 : c->count.load(std::memory_order_relaxed);  // relaxed: see `count`
+}
+
+std::size_t chan_cap(const chan_core* c) noexcept { return c == nullptr ? 0 : c->cap; }
+
+}  // namespace csp::detail

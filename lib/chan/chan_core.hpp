@@ -1,0 +1,172 @@
+// chan_core.hpp — the channel (Go's hchan), written once for every T.
+//
+// A channel is one allocation: this struct, then the ring buffer of `cap`
+// elements, aligned for T. Handles (csp::chan<T> and friends) count
+// references in `hdr`; the last one frees the channel.
+//
+// Invariants (with the lock held). "Empty" below means "holds no waiter
+// that can still be claimed": a blocked select leaves a waiter on every
+// channel it waits on, and those whose select was won elsewhere stay linked
+// (stale) until their owner unlinks them or a dequeue skips them.
+//   - At least one of sendq and recvq is empty, except when one blocked
+//     select waits to send and to receive on this same unbuffered channel:
+//     a select cannot rendezvous with itself.
+//   - count > 0 implies recvq is empty: a sender hands its value straight to
+//     a waiting receiver and never buffers it while one waits.
+//   - count < cap implies sendq is empty: a sender only waits on a full
+//     buffer, and each receive that frees a slot refills it from sendq.
+//   - closed implies sendq and recvq are empty: close() wakes everyone, and
+//     nobody waits on a closed channel.
+//   - A value is in exactly one place: the sender's variable (until the
+//     operation completes), the buffer, or the receiver's optional.
+//
+// The lock (mu) covers everything below it, and the fields of waiters while
+// they are queued here. Under it the channel runs only the element type's
+// move constructor and destructor (user code: they must not block on csp
+// operations or touch this channel). Wake-ups are collected in a wake_list
+// and done after unlocking, as Go's chan.go does: ready() would be safe
+// under the lock, but a woken select immediately relocks its channels.
+// Lock order: channel locks are taken in address order (select.cpp) and
+// before nothing else; no other runtime lock is held while taking one.
+//
+// Happens-before (the Go memory model): every transfer of a value, and
+// close, happens under mu, so mu's release/acquire orders a send before
+// the receive that takes the value, close before a receive that reports it,
+// and the k-th receive before the (k+C)-th send completes (that send needs
+// the slot the receive freed). A value handed to a parked party is written
+// before ready(); park/ready order it before the party resumes.
+//
+// Exceptions from element moves (policy). The party that executes an
+// operation performs the move, under the lock; a throwing move is assumed to
+// leave its source intact (the strong guarantee), so no value is lost or
+// duplicated and the channel stays consistent:
+//   - Into or out of the buffer, by the executor: nothing changed; rethrown
+//     in the executor.
+//   - Between the executor and a parked party: the parked party is put back
+//     at the front of its queue, still parked; a parked select cannot be
+//     put back (its other waiters may already be gone), so it is woken with
+//     winner == select_retry and polls its cases again. Rethrown in the
+//     executor, whose operation did not happen.
+//   - A receiver refilling a full buffer from a parked sender, after the
+//     receiver already got its value: the exception belongs to that sender.
+//     It goes into the sender's waiter.error, the sender wakes and rethrows
+//     it; the receiver tries the next sender. The receive succeeded.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <type_traits>
+
+#include "base/spin_mutex.hpp"
+#include "csp/detail/chan_core.hpp"
+#include "debug/fatal.hpp"
+#include "debug/tsa.hpp"
+#include "sched/waiter.hpp"
+
+namespace csp::detail {
+
+// chan_waiter is a waiter on a channel queue: the sudog plus how a sender's
+// value is to be taken. All waiters on channel queues are chan_waiters.
+struct chan_waiter : waiter {
+  const source_ops* how = nullptr;  // sender only
+};
+
+static_assert(sizeof(chan_waiter) <= select_slot::waiter_bytes, "grow select_slot::waiter_bytes");
+static_assert(alignof(chan_waiter) <= alignof(std::max_align_t));
+
+// select_retry is stored in a select_group's winner by a party that claimed
+// one of the select's waiters and then could not complete it (the element
+// move threw): the select wakes and polls again. Never a case index.
+inline constexpr int select_retry = -2;
+
+// wake_list collects claimed, dequeued waiters to ready() once the locks are
+// released. It links them through waiter::next, which is free once dequeued.
+class wake_list {
+ public:
+  wake_list() = default;
+  wake_list(const wake_list&) = delete;
+  wake_list& operator=(const wake_list&) = delete;
+  ~wake_list() { CSP_ASSERT(head_ == nullptr); }  // every claimed waiter must be woken
+
+  void add(waiter* w) noexcept {
+    w->next = nullptr;
+    if (tail_) tail_->next = w; else head_ = w;
+    tail_ = w;
+  }
+
+  // wake readies every waiter, in the order added. After ready(t) the
+  // waiter's memory may be gone: read `next` first.
+  void wake() noexcept {
+    while (waiter* w = head_) {
+      head_ = w->next;
+      ready(w->t);
+    }
+    tail_ = nullptr;
+  }
+
+ private:
+  waiter* head_ = nullptr;
+  waiter* tail_ = nullptr;
+};
+
+// op_status is the outcome of an operation attempted under the lock.
+enum class op_status : unsigned char {
+  done,     // completed (a receive got a value)
+  closed,   // a receive found the channel closed and drained; a send, closed
+  blocked,  // cannot complete without waiting
+  failed,   // an element move threw; nothing happened; `err` holds it
+};
+
+struct chan_core {
+  chan_core(const elem_ops* o, std::size_t capacity, unsigned char* b) noexcept
+      : ops(o), cap(capacity), buf(b) {}
+
+  chan_core_base hdr;  // first member: see chan_base() in csp/detail/chan_core.hpp
+
+  const elem_ops* const ops;  // immutable
+  const std::size_t cap;      // immutable
+  unsigned char* const buf;   // immutable; cap * ops->size bytes right after this struct
+
+  // mu: see the top of this file.
+  spin_mutex mu;
+  // count: elements in buf. Written under mu; read without it by len(), a
+  // snapshot by nature as Go's len(ch) is: relaxed, no partner.
+  std::atomic<std::size_t> count{0};
+  std::size_t recvx CSP_GUARDED_BY(mu) = 0;  // next slot to receive from
+  std::size_t sendx CSP_GUARDED_BY(mu) = 0;  // next slot to send into
+  bool closed CSP_GUARDED_BY(mu) = false;
+  waitq recvq CSP_GUARDED_BY(mu);  // parked receivers, FIFO
+  waitq sendq CSP_GUARDED_BY(mu);  // parked senders, FIFO
+
+  // on_destroy, when set, runs first thing in chan_destroy (the last handle
+  // is gone), with no lock held; the channel is still intact while it runs.
+  // Set once by the channel's creator before the channel is shared, then
+  // immutable. lib/time uses it so that a timer holds its channel weakly:
+  // the hook disarms the timer (Go 1.23: an unreferenced timer is
+  // collected). It must not resurrect the channel. No effect on semantics.
+  void (*on_destroy)(void* arg) noexcept = nullptr;
+  void* on_destroy_arg = nullptr;
+
+  void* slot(std::size_t i) const noexcept { return buf + i * ops->size; }
+
+  // send_locked tries to send *src (taken through `how`): to a parked
+  // receiver, else into the buffer. Never blocks; waiters to wake go in
+  // `wakes`. On `failed`, nothing happened and err holds the exception.
+  op_status send_locked(void* src, const source_ops* how, wake_list& wakes,
+                        std::exception_ptr& err) noexcept CSP_REQUIRES(mu);
+  // recv_locked tries to receive into *dst (an empty std::optional<T>, or
+  // null to drop the value): from the buffer (refilling it from a parked
+  // sender), else from a parked sender. Never blocks.
+  op_status recv_locked(void* dst, wake_list& wakes, std::exception_ptr& err) noexcept
+      CSP_REQUIRES(mu);
+
+  // put_back returns a claimed waiter whose operation could not complete to
+  // its state before the claim; see the exception policy above.
+  void put_back(chan_waiter* w, wake_list& wakes) noexcept CSP_REQUIRES(mu);
+};
+
+static_assert(std::is_standard_layout_v<chan_core>,
+              "chan_base() relies on chan_core being pointer-interconvertible with hdr");
+
+}  // namespace csp::detail
