@@ -56,6 +56,18 @@ TEST_CASE("goroutine: arguments are decay-copied and the closure is destroyed af
   CHECK(wait_for([&] { return weak.expired(); }));
 }
 
+namespace {
+std::atomic<int> named_function_runs{0};
+void named_worker() { named_function_runs.fetch_add(1); }
+}  // namespace
+
+TEST_CASE("goroutine: go(f) with a bare function name starts a goroutine (no vexing parse)") {
+  using csp::go;
+  go(named_worker);  // a declaration if go were a class template
+  csp::go(named_worker);
+  CHECK(wait_for([] { return named_function_runs.load() == 2; }));
+}
+
 TEST_CASE("goroutine: 100,000 goroutines parked at once, then released") {
   csp_test::with_procs({1, 2}, [](int) {
     const int n = static_cast<int>(100'000 / scale);

@@ -1,6 +1,7 @@
 // runtime_test.cpp — goroutine dumps, stack configuration, stack reuse.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <sstream>
@@ -74,12 +75,14 @@ TEST_CASE("stacks: finished goroutines' stacks are reused, not leaked") {
   auto& pool = csp::detail::stack_pool::instance();
   REQUIRE(csp_test::wait_goroutines_back(1));
   std::atomic<int> done{0};
+  const int per_round = static_cast<int>(std::max<long>(1000 / csp_test::sanitizer_scale, 20));
   for (int round = 0; round < 20; ++round) {
-    for (int i = 0; i < 1000; ++i) csp::go([&] { done++; });
+    for (int i = 0; i < per_round; ++i) csp::go([&] { done++; });
   }
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (done.load() < 20000 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
-  REQUIRE(done.load() == 20000);
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (done.load() < 20 * per_round && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  REQUIRE(done.load() == 20 * per_round);
   REQUIRE(csp_test::wait_goroutines_back(1));
   // Finished goroutines keep at most a small per-worker cache each.
   CHECK(pool.live_stacks() <= 16u * 8u + 64u);  // 16 cached per worker that ever ran

@@ -91,6 +91,36 @@ transfer switch_to(state& self, state& target, void* data, bool exiting) noexcep
   return transfer{t.fctx, t.data};
 }
 
+namespace {
+// The ontop hook has Boost's signature; forward to ours.
+std::atomic<transfer (*)(transfer)> the_ontop{nullptr};
+
+bctx::transfer_t ontop_trampoline(bctx::transfer_t t) {
+  transfer r = the_ontop.load(std::memory_order_relaxed)(transfer{t.fctx, t.data});
+  return bctx::transfer_t{r.from, r.data};
+}
+}  // namespace
+
+transfer switch_to_ontop(state& self, state& target, void* data, transfer (*fn)(transfer),
+                         bool exiting) noexcept {
+  // The scheduler has one hook; like the_entry it never changes.
+  the_ontop.store(fn, std::memory_order_relaxed);
+#if defined(CSP_ASAN)
+  __sanitizer_start_switch_fiber(exiting ? nullptr : &self.asan_fake_stack, target.stack_bottom,
+                                 target.stack_size);
+#else
+  (void)exiting;
+#endif
+#if defined(CSP_TSAN)
+  __tsan_switch_to_fiber(target.tsan_fiber, 0);
+#endif
+  bctx::transfer_t t = bctx::ontop_fcontext(target.ctx, data, ontop_trampoline);
+#if defined(CSP_ASAN)
+  __sanitizer_finish_switch_fiber(self.asan_fake_stack, nullptr, nullptr);
+#endif
+  return transfer{t.fctx, t.data};
+}
+
 void started([[maybe_unused]] state& self) noexcept {
 #if defined(CSP_ASAN)
   __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);

@@ -64,6 +64,15 @@ void finish_fiber(state& f) noexcept;
 // `self` will never be resumed (its stack is about to be freed).
 transfer switch_to(state& self, state& target, void* data, bool exiting = false) noexcept;
 
+// switch_to_ontop is switch_to, but `fn` runs first on the target's stack
+// (it receives {self's saved context, data} and its result is what the
+// target's own switch call returns). This lets a goroutine hand its worker
+// straight to the next one while the code that must run after the switch
+// (release a lock, free a stack) runs on the next one's stack, without a
+// round trip through the scheduler's context.
+transfer switch_to_ontop(state& self, state& target, void* data, transfer (*fn)(transfer),
+                         bool exiting = false) noexcept;
+
 // started must be the first call of a fiber's entry function: it completes
 // the sanitizer side of the switch that started it.
 void started(state& self) noexcept;

@@ -106,7 +106,6 @@ void stack_pool::grow_locked() {
     if (guarded) {
       if (::mprotect(lo, page_, PROT_NONE) != 0) s.guarded = false;
     }
-    if (!s.guarded) *static_cast<std::uint64_t*>(s.bottom) = stack_canary;
     cold_.push_back(s);
   }
   if (guarded) guard_budget_ -= stacks_per_slab;
@@ -135,10 +134,8 @@ void stack_pool::release(const stack& s) noexcept {
     return;
   }
   lock.unlock();
-  // Give the pages back but keep the range; the canary page is refaulted
-  // (zeroed) on reuse, so rewrite the canary now.
+  // Give the pages back but keep the range; they read as zero again.
   ::madvise(s.bottom, s.size, MADV_DONTNEED);
-  if (!s.guarded) *static_cast<std::uint64_t*>(s.bottom) = stack_canary;
   lock.lock();
   cold_.push_back(s);
 }

@@ -9,10 +9,11 @@
 // overflow faults there (stack_guard.cpp turns the fault into "fatal error:
 // goroutine N stack overflow"). Guard pages split VMAs, and a stock kernel
 // allows only vm.max_map_count (65530) of them per process, so a million
-// goroutines cannot all have one: past the budget (a quarter of the limit),
-// slabs are unguarded, one VMA each, and a canary word at the bottom of
-// each stack is checked whenever its goroutine switches out. That check
-// catches most overflows after the fact; it cannot stop the write.
+// goroutines cannot all have one: past the budget (an eighth of the limit),
+// slabs are unguarded, one VMA each, and the lowest word of each stack (a
+// red zone that must stay zero) is checked whenever its goroutine switches
+// out. That check catches most overflows after the fact; it cannot stop
+// the write.
 //
 // Reuse: a finished goroutine's stack goes to its worker's cache, then to
 // the global pool. The pool keeps up to `warm_limit` stacks as they are;
@@ -41,11 +42,13 @@ struct stack {
   void* top() const noexcept { return static_cast<char*>(bottom) + size; }
 };
 
-// stack_canary is written at the bottom of every unguarded stack.
-inline constexpr std::uint64_t stack_canary = 0x21'6b'74'73'5f'70'73'63ULL;  // "csp_stk!"
-
+// canary_intact checks an unguarded stack's red zone: its lowest word,
+// which no goroutine may reach, is still zero. It is never written by csp:
+// a fresh (or madvised) page reads as zero from the kernel's shared zero
+// page, so the check costs no resident memory, where writing a canary
+// would commit a second page per parked goroutine.
 inline bool canary_intact(const stack& s) noexcept {
-  return s.guarded || *static_cast<const std::uint64_t*>(s.bottom) == stack_canary;
+  return s.guarded || *static_cast<const volatile std::uint64_t*>(s.bottom) == 0;
 }
 
 class stack_pool {

@@ -51,10 +51,14 @@ void emit(dump_ctx& d, const char* text) {
 
 void dump_one(const goroutine* g, void* p) {
   auto& d = *static_cast<dump_ctx*>(p);
-  char dur[48];
-  format_duration(dur, sizeof dur, d.now - g->since.load(std::memory_order_relaxed));
+  char dur[56] = "";
+  if (g->state.load(std::memory_order_relaxed) == gstate::waiting) {
+    char t[48];
+    format_duration(t, sizeof t, d.now - g->since.load(std::memory_order_relaxed));
+    std::snprintf(dur, sizeof dur, ", %s", t);
+  }
   char line[1400];
-  std::snprintf(line, sizeof line, "goroutine %llu [%s, %s]:\n\tcreated at %s:%u in %s\n\n",
+  std::snprintf(line, sizeof line, "goroutine %llu [%s%s]:\n\tcreated at %s:%u in %s\n\n",
                 static_cast<unsigned long long>(g->id), state_name(g), dur,
                 g->created_at.file_name(), static_cast<unsigned>(g->created_at.line()),
                 g->created_at.function_name());

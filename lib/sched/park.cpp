@@ -16,8 +16,10 @@ namespace csp::detail {
 
 namespace {
 
-thread_local thread_task tls_thread_task;
-thread_local std::uint64_t tls_rand = 0;
+// initial-exec: one instruction per access instead of a __tls_get_addr
+// call; fine for a library that is linked, not dlopen'ed late.
+__attribute__((tls_model("initial-exec"))) thread_local thread_task tls_thread_task;
+__attribute__((tls_model("initial-exec"))) thread_local std::uint64_t tls_rand = 0;
 std::atomic<thread_task*> the_main_thread_task{nullptr};
 
 long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val) noexcept {
@@ -92,7 +94,7 @@ void park(wait_reason why, void (*unlock)(void*), void* arg) {
   g->reason.store(why, std::memory_order_relaxed);
   g->since.store(coarse_now_ns(), std::memory_order_relaxed);
   g->state.store(gstate::waiting, std::memory_order_relaxed);
-  switch_to_g0(post_switch{post_switch::action::park, unlock, arg});
+  switch_away(post_switch{post_switch::action::park, unlock, arg});
   g->reason.store(wait_reason::none, std::memory_order_relaxed);
 }
 

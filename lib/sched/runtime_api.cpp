@@ -14,7 +14,7 @@ void gosched() {
     std::this_thread::yield();
     return;
   }
-  detail::switch_to_g0(detail::post_switch{detail::post_switch::action::yield});
+  detail::switch_away(detail::post_switch{detail::post_switch::action::yield});
 }
 
 int num_goroutine() {

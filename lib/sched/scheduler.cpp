@@ -3,10 +3,12 @@
 #include "sched/scheduler.hpp"
 
 #include <linux/futex.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include "base/cpu_relax.hpp"
 #include "debug/fatal.hpp"
 #include "fiber/stack_guard.hpp"
+#include "time/timer_heap.hpp"
 
 #if defined(CSP_ASAN)
 #include <sanitizer/asan_interface.h>
@@ -29,7 +32,8 @@ std::atomic<std::int64_t> parked_threads{0};
 
 namespace {
 
-thread_local worker* tls_worker = nullptr;
+// initial-exec: see park.cpp.
+__attribute__((tls_model("initial-exec"))) thread_local worker* tls_worker = nullptr;
 std::atomic<scheduler*> the_scheduler{nullptr};
 
 // How long an idle worker keeps looking for work before it sleeps. Longer
@@ -105,6 +109,21 @@ void parker::wait() noexcept {
   while (token_.exchange(0, std::memory_order_acquire) == 0) futex(&token_, FUTEX_WAIT_PRIVATE, 0);
 }
 
+bool parker::wait_until(std::int64_t deadline_ns) noexcept {
+  timespec ts{static_cast<time_t>(deadline_ns / 1'000'000'000),
+              static_cast<long>(deadline_ns % 1'000'000'000)};
+  for (;;) {
+    // acquire; pairs with the release exchange in notify(), as in wait().
+    if (token_.exchange(0, std::memory_order_acquire) != 0) return true;
+    // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so a
+    // spurious or EINTR return retries without recomputing a timeout.
+    long r = ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&token_),
+                       FUTEX_WAIT_BITSET_PRIVATE, 0u, &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
+    if (r != 0 && errno == ETIMEDOUT)
+      return token_.exchange(0, std::memory_order_acquire) != 0;  // a notify may have raced the timeout
+  }
+}
+
 void parker::wait_forever() noexcept {
   std::atomic<std::uint32_t> never{0};
   for (;;) futex(&never, FUTEX_WAIT_PRIVATE, 0);
@@ -161,16 +180,19 @@ void scheduler::start_worker(int index) {
 
 void scheduler::worker_main(worker* w) {
   tls_worker = w;
+  // Timer slack 1 ns: the kernel's default 50 µs would make every timed
+  // sleep of the timer sleeper that much late (docs/time.md).
+  ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
   fiber::init_thread(w->g0);
   install_alt_signal_stack();
   instance().schedule_loop(w);
 }
 
 int scheduler::set_procs(int n) {
+  if (n < 1) return nprocs_.load(std::memory_order_relaxed);  // a query: no lock (mutex spinning asks)
   static std::mutex procs_mu;  // serializes gomaxprocs changes; taken before sched_mu_
   std::lock_guard<std::mutex> outer(procs_mu);
   int prev = nprocs_.load(std::memory_order_relaxed);
-  if (n < 1) return prev;
   n = std::min(n, max_workers);
   std::vector<worker*> to_wake;
   {
@@ -215,7 +237,6 @@ std::uint64_t scheduler::new_id() noexcept {
 // ---- making goroutines runnable ---------------------------------------------
 
 void scheduler::ready(goroutine* g, bool /*from_spawn*/) noexcept {
-  g->since.store(coarse_now_ns(), std::memory_order_relaxed);
   g->state.store(gstate::runnable, std::memory_order_relaxed);
   worker* w = current_worker();
   if (w != nullptr && w->index < nprocs_.load(std::memory_order_relaxed)) {
@@ -362,6 +383,7 @@ goroutine* scheduler::find_runnable(worker* w) {
       retire(w);
       continue;
     }
+    check_timers(/*full=*/false);
     if (goroutine* g = try_local(w)) {
       stop_spinning(w);
       return g;
@@ -405,7 +427,69 @@ bool scheduler::work_visible() const noexcept {
   return false;
 }
 
+// check_timers runs due timers on this worker's g0. The cheap form (every
+// schedule) costs one relaxed load when no timer is armed, and a coarse
+// clock read (a few ns, no syscall) when none is near; the precise clock is
+// read only within a few coarse ticks of the earliest deadline.
+bool scheduler::check_timers(bool full) noexcept {
+  // relaxed: see timer_next_deadline; a stale value delays a fire only to
+  // the next check, and go_idle's full check re-reads with seq_cst.
+  std::int64_t next = timer_next_deadline.load(full ? std::memory_order_seq_cst : std::memory_order_relaxed);
+  if (next == never) return false;
+  if (!full) {
+    // Skip the precise read while the deadline is far off by the coarse
+    // clock. The coarse clock lags by its resolution and, on a tickless
+    // VM, more (7.9 ms measured at a 4 ms resolution), so the margin is
+    // four resolutions; a lag beyond it only delays the fire to a later
+    // check (go_idle's full check, or the timer sleeper), never loses it.
+    static const std::int64_t margin = [] {
+      timespec ts{};
+      clock_getres(CLOCK_MONOTONIC_COARSE, &ts);
+      return 4 * (std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
+    }();
+    if (next > coarse_now_ns() + margin) return false;
+  }
+  std::int64_t now = mono_ns();
+  if (next > now) return false;
+  return run_due_timers(now);
+}
+
+void scheduler::leave_idle_list(worker* w) {
+  if (!w->in_idle_list) return;
+  idle_.erase(std::find(idle_.begin(), idle_.end(), w));
+  w->in_idle_list = false;
+  n_idle_.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+void scheduler::timer_armed(std::int64_t when) noexcept {
+  // seq_cst; the armer's half of the Dekker pair (scheduler.hpp, "Timers"):
+  // timer_next_deadline was stored (seq_cst, under the heap lock) before
+  // this load, so a sleeper that published a later deadline after this
+  // load re-reads ours.
+  if (when >= sleeper_deadline_.load(std::memory_order_seq_cst)) return;
+  worker* s = nullptr;
+  {
+    std::lock_guard<spin_mutex> lock(sched_mu_);
+    if (timer_sleeper_ != nullptr) {
+      // Take it out of the role now, so that a second earlier timer does
+      // not wake it twice; it leaves the idle list itself when it wakes.
+      s = timer_sleeper_;
+      timer_sleeper_ = nullptr;
+      sleeper_deadline_.store(never, std::memory_order_seq_cst);
+    }
+  }
+  if (s != nullptr) {
+    s->sleep.notify();
+    return;
+  }
+  // No sleeper: every idle worker (if any) sleeps without a timeout. Wake
+  // one (unless one is spinning: it will go idle and take the role).
+  wake_one();
+}
+
 void scheduler::go_idle(worker* w) {
+  // Full timer check: a due timer may make work for us.
+  if (check_timers(/*full=*/true)) return;
   {
     std::lock_guard<spin_mutex> lock(sched_mu_);
     if (global_size_.load(std::memory_order_seq_cst) > 0) return;
@@ -423,9 +507,7 @@ void scheduler::go_idle(worker* w) {
   if (work_visible()) {
     std::unique_lock<spin_mutex> lock(sched_mu_);
     if (w->in_idle_list) {
-      idle_.erase(std::find(idle_.begin(), idle_.end(), w));
-      w->in_idle_list = false;
-      n_idle_.fetch_sub(1, std::memory_order_seq_cst);
+      leave_idle_list(w);
       lock.unlock();
       w->spinning = true;
       n_spinning_.fetch_add(1, std::memory_order_seq_cst);
@@ -434,13 +516,50 @@ void scheduler::go_idle(worker* w) {
     // A waker already took us off the list; its notify is on the way.
   } else if (n_idle_.load(std::memory_order_seq_cst) + n_retired_snapshot() ==
              nstarted_.load(std::memory_order_acquire)) {
+    // Returns at once while a timer is armed (pending_wakers): then the
+    // timer sleeper below sleeps until it.
     check_deadlock();
   }
-  w->sleep.wait();
+
+  // Take the timer-sleeper role if it is free.
+  bool sleeper = false;
+  {
+    std::lock_guard<spin_mutex> lock(sched_mu_);
+    if (w->in_idle_list && timer_sleeper_ == nullptr) {
+      timer_sleeper_ = w;
+      sleeper = true;
+      // seq_cst: the sleeper's half of the Dekker pair; see timer_armed().
+      sleeper_deadline_.store(timer_next_deadline.load(std::memory_order_seq_cst),
+                              std::memory_order_seq_cst);
+    }
+  }
+  std::int64_t deadline = never;
+  if (sleeper) {
+    // Re-read after publishing: an armer that read sleeper_deadline_ before
+    // we published stored its deadline before that, so we see it here.
+    deadline = timer_next_deadline.load(std::memory_order_seq_cst);
+    std::lock_guard<spin_mutex> lock(sched_mu_);
+    if (timer_sleeper_ == w) sleeper_deadline_.store(deadline, std::memory_order_seq_cst);
+  }
+
+  if (deadline == never) {
+    w->sleep.wait();
+  } else if (deadline > mono_ns()) {
+    w->sleep.wait_until(deadline);
+  }  // else a timer is already due: do not sleep at all.
+
   std::lock_guard<spin_mutex> lock(sched_mu_);
+  if (timer_sleeper_ == w) {
+    timer_sleeper_ = nullptr;
+    sleeper_deadline_.store(never, std::memory_order_seq_cst);
+  }
   if (w->woken_spinning) {
     w->woken_spinning = false;
     w->spinning = true;  // the waker counted us in n_spinning_
+  } else {
+    // Timed out, poked by timer_armed, or a stale token: nobody took us off
+    // the idle list; do it ourselves and look for work (and timers) again.
+    leave_idle_list(w);
   }
 }
 
@@ -468,29 +587,36 @@ void scheduler::retire(worker* w) {
   if (n == 0 && n_idle_.load(std::memory_order_seq_cst) + n_retired_snapshot() ==
                     nstarted_.load(std::memory_order_acquire))
     check_deadlock();
+  // We may have been the timer sleeper (set_procs woke us): hand the role
+  // on, or armed timers could wait for a worker that never comes.
+  if (timer_next_deadline.load(std::memory_order_seq_cst) != never) wake_one();
   w->sleep.wait();
 }
 
 // ---- running a goroutine -------------------------------------------------
 
+void scheduler::prepare_stack(worker* w, goroutine* g) {
+  if (w->stack_cache_len > 0) g->stk = w->stack_cache[--w->stack_cache_len];
+  else g->stk = stack_pool::instance().allocate();
+#if defined(CSP_ASAN)
+  // A finished goroutine never returned from its last frames, so their
+  // redzones are still poisoned; the new one starts from a clean stack.
+  ASAN_UNPOISON_MEMORY_REGION(g->stk.bottom, g->stk.size);
+#endif
+  fiber::init_fiber(g->fiber, g->stk.bottom, g->stk.size, goroutine_entry);
+}
+
 void scheduler::execute(worker* w, goroutine* g) {
   w->current = g;
   g->state.store(gstate::running, std::memory_order_relaxed);
-  g->since.store(coarse_now_ns(), std::memory_order_relaxed);
-  if (!g->stk) {
-    if (w->stack_cache_len > 0) g->stk = w->stack_cache[--w->stack_cache_len];
-    else g->stk = stack_pool::instance().allocate();
-#if defined(CSP_ASAN)
-    // A finished goroutine never returned from its last frames, so their
-    // redzones are still poisoned; the new one starts from a clean stack.
-    ASAN_UNPOISON_MEMORY_REGION(g->stk.bottom, g->stk.size);
-#endif
-    fiber::init_fiber(g->fiber, g->stk.bottom, g->stk.size, goroutine_entry);
-  }
+  if (!g->stk) prepare_stack(w, g);
   fiber::transfer t = fiber::switch_to(w->g0, g->fiber, w);
-  g->fiber.ctx = t.from;
+  // Whoever comes back is not necessarily g: g may have handed the worker
+  // straight to another goroutine (switch_away), and that one came back.
+  goroutine* back = w->current;
+  back->fiber.ctx = t.from;
   w->current = nullptr;
-  after_switch(w, g);
+  after_switch(w, back);
 }
 
 void scheduler::after_switch(worker* w, goroutine* g) {
@@ -529,25 +655,76 @@ void scheduler::after_switch(worker* w, goroutine* g) {
   }
 }
 
-void switch_to_g0(post_switch what) noexcept {
+// handoff_tag, passed as a first switch's data, tells a new goroutine that
+// the goroutine before it handed over directly (see switch_away).
+char handoff_tag;
+
+// resumed records, in a goroutine that was just switched back in, the
+// context of the party that switched to it: a worker's g0 passes itself as
+// data; a goroutine that handed over directly passes null, its context
+// already saved by finish_handoff.
+inline void resumed(fiber::transfer t) noexcept {
+  if (t.data != nullptr) static_cast<worker*>(t.data)->g0.ctx = t.from;
+}
+
+// finish_handoff runs on the next goroutine's stack, first thing after a
+// direct hand-off: it saves the previous goroutine's context and completes
+// its post_switch (release its lock, queue it, or free it).
+fiber::transfer finish_handoff(fiber::transfer t) {
+  worker* w = current_worker();
+  goroutine* prev = w->handoff_from;
+  w->handoff_from = nullptr;
+  prev->fiber.ctx = t.from;
+  scheduler::instance().after_switch(w, prev);
+  return fiber::transfer{t.from, nullptr};
+}
+
+goroutine* scheduler::next_for_handoff(worker* w) {
+  // Go through the scheduler every 61st switch, so that what only it does
+  // (the global queue, timers, stealing for idle peers) is never starved by
+  // goroutines that keep readying each other; and always when this worker
+  // must stop (retired, exiting).
+  if (w->schedtick % 61 == 60 || exiting.load(std::memory_order_relaxed) ||
+      w->index >= nprocs_.load(std::memory_order_relaxed))
+    return nullptr;
+  return try_local(w);
+}
+
+void switch_away(post_switch what) noexcept {
   worker* w = current_worker();
   goroutine* g = w->current;
   if (!canary_intact(g->stk)) report_stack_overflow(g);
+  const bool exiting = what.what == post_switch::action::exit;
   w->pending = what;
-  fiber::transfer t =
-      fiber::switch_to(g->fiber, w->g0, nullptr, what.what == post_switch::action::exit);
-  // Resumed, perhaps by another worker: its g0 sent itself along.
-  auto* now_on = static_cast<worker*>(t.data);
-  now_on->g0.ctx = t.from;
+  scheduler& s = scheduler::instance();
+  if (goroutine* next = s.next_for_handoff(w)) {
+    w->handoff_from = g;
+    w->current = next;
+    next->state.store(gstate::running, std::memory_order_relaxed);
+    fiber::transfer t;
+    if (!next->stk) {
+      // A fiber that never ran cannot take an ontop call (its first frame
+      // is not a switch); it finishes the hand-off itself in
+      // goroutine_entry when it sees the tag.
+      s.prepare_stack(w, next);
+      t = fiber::switch_to(g->fiber, next->fiber, &handoff_tag, exiting);
+    } else {
+      t = fiber::switch_to_ontop(g->fiber, next->fiber, nullptr, finish_handoff, exiting);
+    }
+    resumed(t);
+    return;
+  }
+  fiber::transfer t = fiber::switch_to(g->fiber, w->g0, nullptr, exiting);
+  resumed(t);
 }
 
 void goroutine_entry(fiber::transfer t) {
-  auto* w = static_cast<worker*>(t.data);
-  w->g0.ctx = t.from;
-  goroutine* g = w->current;
+  if (t.data == &handoff_tag) finish_handoff(t);
+  else resumed(t);
+  goroutine* g = current_goroutine();
   fiber::started(g->fiber);
   run_goroutine_body(g);
-  switch_to_g0(post_switch{post_switch::action::exit});
+  switch_away(post_switch{post_switch::action::exit});
   CSP_FATAL("a finished goroutine was resumed");
 }
 

@@ -38,6 +38,37 @@
 //     already spinning: a spinning worker will find the new work itself.
 //     A woken worker starts spinning; when a spinner finds work it stops
 //     spinning and, if it was the last, wakes another (there may be more).
+//   - Wake-ups may be spurious (a parker token left by an earlier poke):
+//     after sleeping, a worker that finds itself still on the idle list
+//     takes itself off and looks again.
+//
+// Timers (lib/time/timer_heap.hpp):
+//   - Every schedule checks the earliest deadline (one relaxed load; a
+//     coarse-clock comparison; a precise clock read only when a timer is
+//     within a few coarse ticks) and runs due timers on g0; go_idle runs them once more before
+//     the worker sleeps.
+//   - Exactly one idle worker, the timer sleeper, sleeps with a futex
+//     timeout until the earliest deadline; the others sleep without one.
+//     Arming a timer earlier than sleeper_deadline_ wakes the sleeper (or,
+//     with none, an idle worker, which becomes it). The sleeper publishes
+//     its deadline and then re-reads timer_next_deadline; the armer
+//     publishes next_deadline and then reads sleeper_deadline_ (all
+//     seq_cst, Dekker-style): one of the two sees the other, so a new
+//     earlier timer is never slept through.
+//   - The role passes on by the wake chain: a sleeper woken for work runs
+//     it; the goroutines its timers readied call wake_one (ready's usual
+//     rule), and the last spinner to find work wakes another idle worker,
+//     which, finding nothing, goes idle and takes the free role. A worker
+//     that retires while timers are armed wakes one for the same reason.
+//   - Rejected: a fixed tick (wakes an idle process 1000 times a second,
+//     and lateness is the tick); every idle worker sleeping with a timeout
+//     (a herd at each deadline); a dedicated timer thread (every fire
+//     crosses threads, and it is a thread that is not a worker, which the
+//     deadlock detector would have to discount). Per-worker heaps (Go's
+//     choice since 1.14) would spare the global heap lock under many-core
+//     timer churn; with one lock held O(log n) the select_timeout loop
+//     costs about what the channel allocation does, so one heap stays
+//     until a benchmark says otherwise.
 //
 // Rejected alternatives:
 //   - One global lock-free MPMC queue (moodycamel) for all goroutines:
@@ -79,6 +110,9 @@ struct post_switch {
 class parker {
  public:
   void wait() noexcept;                    // consumes the token, sleeping until there is one
+  // wait_until is wait() bounded by an absolute CLOCK_MONOTONIC deadline
+  // (ns): true if it consumed the token, false if the deadline passed.
+  bool wait_until(std::int64_t deadline_ns) noexcept;
   void wait_forever() noexcept;            // never returns
   void notify() noexcept;                  // posts the token; any thread
  private:
@@ -97,7 +131,8 @@ struct alignas(64) worker {
 
   fiber::state g0;               // this thread's scheduler context
   goroutine* current = nullptr;  // the goroutine executing here, or null on g0
-  post_switch pending;           // set by the goroutine, consumed by g0
+  post_switch pending;           // set by the goroutine, consumed by g0 or finish_handoff
+  goroutine* handoff_from = nullptr;  // the goroutine that handed the worker over directly
 
   parker sleep;
   // Guarded by scheduler::sched_mu_:
@@ -121,6 +156,11 @@ class scheduler {
   // instance starts the runtime on first use. Never destroyed: goroutines
   // still running when main returns are abandoned, as in Go.
   static scheduler& instance();
+
+  // The switch path (switch_away, finish_handoff); worker thread only.
+  goroutine* next_for_handoff(worker* w);
+  void prepare_stack(worker* w, goroutine* g);
+  void after_switch(worker* w, goroutine* g);
   // started is true once instance() has run (cheap, for paths that must not start it).
   static bool started() noexcept;
 
@@ -142,6 +182,11 @@ class scheduler {
   // Live user goroutines (not counting main).
   std::atomic<std::int64_t> live_goroutines{0};
 
+  // timer_armed is called after a timer was armed as the new earliest, at
+  // `when`: wakes the timer sleeper if it sleeps past `when`, or an idle
+  // worker if there is no sleeper. Any thread, no lock held.
+  void timer_armed(std::int64_t when) noexcept;
+
   // exiting is set when main returns (on_exit): workers stop picking up
   // goroutines so static destructors do not race with them.
   std::atomic<bool> exiting{false};
@@ -156,10 +201,11 @@ class scheduler {
   goroutine* try_global(worker* w, bool batch);
   goroutine* try_steal(worker* w, bool take_run_next);
   void execute(worker* w, goroutine* g);
-  void after_switch(worker* w, goroutine* g);
   void wake_one() noexcept;
   void stop_spinning(worker* w) noexcept;
   void go_idle(worker* w);  // sleeps unless work appears on the way
+  bool check_timers(bool full) noexcept;  // runs due timers; true if any ran
+  void leave_idle_list(worker* w) CSP_REQUIRES(sched_mu_);
   bool work_visible() const noexcept;
   int n_retired_snapshot() const noexcept { return n_retired_atomic_.load(std::memory_order_seq_cst); }
   void global_push(goroutine* g) noexcept;
@@ -182,6 +228,13 @@ class scheduler {
   std::atomic<int> n_spinning_{0};
   int n_retired_ CSP_GUARDED_BY(sched_mu_) = 0;  // workers parked by a lower gomaxprocs
   std::atomic<int> n_retired_atomic_{0};         // == n_retired_, for lock-free readers
+  // The timer sleeper: the one idle worker sleeping until the earliest
+  // timer (see "Timers" above), or null.
+  worker* timer_sleeper_ CSP_GUARDED_BY(sched_mu_) = nullptr;
+  // sleeper_deadline_: the deadline the sleeper sleeps to, `never` (INT64_MAX)
+  // with no sleeper. Written under sched_mu_, read without it; seq_cst
+  // (the Dekker pair with timer_next_deadline, above).
+  std::atomic<std::int64_t> sleeper_deadline_{INT64_MAX};
 
   // Global run queue: an intrusive FIFO (goroutine::sched_next).
   spin_mutex global_mu_;
@@ -205,9 +258,12 @@ goroutine* current_goroutine() noexcept;
 void goroutine_entry(fiber::transfer t);
 void run_goroutine_body(goroutine* g) noexcept;
 
-// switch_to_g0 suspends the running goroutine and resumes its worker's
-// scheduler with `what`; returns when the goroutine is resumed.
-void switch_to_g0(post_switch what) noexcept;
+// switch_away suspends the running goroutine and, with `what` to be done
+// once it is off its stack, either hands the worker straight to the next
+// goroutine in the worker's own queues (one fiber switch, Boost.Fiber and
+// Go's gogo style) or returns to the worker's scheduler loop; returns when
+// the goroutine is resumed.
+void switch_away(post_switch what) noexcept;
 
 // pending_wakers counts things outside the run queues that can still make a
 // goroutine runnable: armed timers, fds in the poller, calls running in
