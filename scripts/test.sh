@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# test.sh — build and run the whole test suite, in each configuration CI runs.
+#
+#   ./scripts/test.sh [plain|asan|tsan|all]...     (default: all)
+#
+#   plain  release build (-O2, NDEBUG): the suite, the examples' checks, and
+#          `meson install` plus a program built against the installed csp.pc
+#   asan   AddressSanitizer + UndefinedBehaviorSanitizer (with LeakSanitizer),
+#          -O2 -g with assertions, per-worker run queue capacity 4
+#   tsan   ThreadSanitizer, -O2 -g with assertions, run queue capacity 4
+#
+# The sanitizer builds shrink the run queues (-Drunq_capacity=4) so their
+# overflow and work-stealing paths run under the sanitizers too.
+#
+# Installs the missing Debian packages first (scripts/deps.sh). Build
+# directories live under build/ (CSP_BUILD_ROOT overrides it) and are reused,
+# so a rerun rebuilds only what changed. CSP_JOBS sets build and test
+# parallelism (default: nproc). Ends with one line "N passed, N failed"
+# counting every test of every configuration run (a configuration that fails
+# to build counts as one failure) and exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/deps.sh
+csp_install_deps "${csp_test_packages[@]}" || exit 1
+
+configs=()
+for arg in "${@:-all}"; do
+  case "$arg" in
+    all) configs+=(plain asan tsan) ;;
+    plain|asan|tsan) configs+=("$arg") ;;
+    *) echo "usage: $0 [plain|asan|tsan|all]..." >&2; exit 2 ;;
+  esac
+done
+
+root="${CSP_BUILD_ROOT:-build}"
+jobs="${CSP_JOBS:-$(nproc)}"
+total_pass=0
+total_fail=0
+summary=()
+
+# Sanitizer settings. halt_on_error: the first report ends the program with
+# a non-zero status (ASan/UBSan 1, TSan 66), so the test fails even where the
+# program would have exited 0. Not abort_on_error: the SIGABRT it raises runs
+# doctest's crash handler, which allocates inside the signal handler and can
+# deadlock in the sanitizer's allocator (seen under TSan): a hang, not a failure.
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:print_summary=1:check_initialization_order=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:print_summary=1"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:print_summary=1"
+
+# setup DIR OPTION... configures DIR, reusing it when it already exists.
+setup() {
+  local dir="$1"; shift
+  if [[ -f "$dir/meson-private/coredata.dat" ]]; then
+    meson setup --reconfigure "$dir" "$@" || meson setup --wipe "$dir" "$@"
+  else
+    meson setup "$dir" "$@"
+  fi
+}
+
+# tsan_launcher prints the command prefix TSan programs need on this machine
+# (none, or setarch -R), or fails if none works. GCC 12's TSan maps its
+# shadow at fixed addresses and dies with "unexpected memory mapping" when
+# the kernel randomizes mmap with more than 28 bits (vm.mmap_rnd_bits);
+# running with ASLR off (setarch -R) avoids that.
+tsan_launcher() {
+  local dir="$1" probe="$1/tsan-probe"
+  printf 'int main() { return 0; }\n' |
+    c++ -x c++ -fsanitize=thread -o "$probe" - || return 1
+  if "$probe" 2>/dev/null; then
+    return 0
+  fi
+  local sa=(setarch "$(uname -m)" -R)
+  if "${sa[@]}" "$probe" 2>/dev/null; then
+    echo "${sa[*]}"
+    return 0
+  fi
+  if ((EUID == 0)) && [[ -w /proc/sys/vm/mmap_rnd_bits ]]; then
+    echo "csp: TSan needs vm.mmap_rnd_bits <= 28; setting it (was $(cat /proc/sys/vm/mmap_rnd_bits))" >&2
+    echo 28 >/proc/sys/vm/mmap_rnd_bits && "$probe" 2>/dev/null && return 0
+  fi
+  "$probe"  # show why
+  return 1
+}
+
+# count_results DIR prints "PASS FAIL" from DIR's meson-logs/testlog.json.
+count_results() {
+  python3 - "$1/meson-logs/testlog.json" <<'PY'
+import json, sys
+ok = fail = 0
+try:
+    with open(sys.argv[1]) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            r = json.loads(line)["result"]
+            if r in ("OK", "EXPECTEDFAIL"):
+                ok += 1
+            elif r != "SKIP":  # FAIL, TIMEOUT, ERROR, UNEXPECTEDPASS
+                fail += 1
+except FileNotFoundError:
+    fail = 1
+print(ok, fail)
+PY
+}
+
+# install_check DIR installs DIR into a staging directory and builds and runs
+# a small program against it through pkg-config, as a user of csp would.
+install_check() {
+  local dir="$1" dest
+  dest="$(realpath "$dir")/staging"
+  rm -rf "$dest"
+  meson install -C "$dir" --destdir "$dest" --quiet || return 1
+  local pc prefix libdir
+  pc="$(find "$dest" -name csp.pc -print -quit)"
+  [[ -n "$pc" ]] || { echo "csp.pc was not installed" >&2; return 1; }
+  prefix="$dest$(meson introspect "$dir" --buildoptions |
+    python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')"
+  libdir="$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --define-variable=prefix="$prefix" --variable=libdir csp)"
+  cat >"$dir/consumer.cpp" <<'CPP'
+#include <csp/go.hpp>
+#include <cstdio>
+int main() {
+  auto ch = csp::make_chan<int>();
+  csp::sync::wait_group wg;
+  wg.add(1);
+  csp::go([ch, &wg] { csp::defer d{[&] { wg.done(); }}; ch << 42; });
+  int v = ch.recv().value_or(0);
+  wg.wait();
+  std::printf("consumer got %d\n", v);
+  return v == 42 ? 0 : 1;
+}
+CPP
+  # shellcheck disable=SC2046  # pkg-config's output is a list of flags
+  c++ -std=c++20 -o "$dir/consumer" "$dir/consumer.cpp" \
+    $(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --define-variable=prefix="$prefix" --cflags --libs csp) &&
+    LD_LIBRARY_PATH="$libdir" "$dir/consumer"
+}
+
+# run_config NAME MESON_OPTION... builds and tests one configuration.
+run_config() {
+  local name="$1"; shift
+  local dir="$root/$name" prefix=() mult=1 pass fail
+  echo
+  echo "==== $name: meson setup $* ===="
+  if ! setup "$dir" "$@" || ! ninja -C "$dir" -j "$jobs"; then
+    summary+=("$name: build failed")
+    total_fail=$((total_fail + 1))
+    return
+  fi
+  if [[ "$name" != plain ]]; then
+    mult=2
+  fi
+  if [[ "$name" == tsan ]]; then
+    local launcher
+    if ! launcher="$(tsan_launcher "$dir")"; then
+      summary+=("$name: ThreadSanitizer cannot run on this machine")
+      total_fail=$((total_fail + 1))
+      return
+    fi
+    read -r -a prefix <<<"$launcher"
+    ((${#prefix[@]})) && echo "TSan runs under: ${prefix[*]}"
+  fi
+  rm -f "$dir/meson-logs/testlog.json"
+  "${prefix[@]}" meson test -C "$dir" --num-processes "$jobs" --timeout-multiplier "$mult" \
+    --print-errorlogs
+  read -r pass fail < <(count_results "$dir")
+  if [[ "$name" == plain ]]; then
+    echo "==== $name: install and build a program against csp.pc ===="
+    if install_check "$dir"; then
+      pass=$((pass + 1))
+    else
+      echo "install check FAILED"
+      fail=$((fail + 1))
+    fi
+  fi
+  summary+=("$name: $pass passed, $fail failed")
+  total_pass=$((total_pass + pass))
+  total_fail=$((total_fail + fail))
+}
+
+for c in "${configs[@]}"; do
+  case "$c" in
+    # Not --buildtype=release: with it, Meson 1.0 ignores -Doptimization=2.
+    plain) run_config plain -Doptimization=2 -Ddebug=false -Db_ndebug=true -Db_sanitize=none ;;
+    asan)  run_config asan --buildtype=debugoptimized -Db_ndebug=false \
+             -Db_sanitize=address,undefined -Db_lundef=false -Drunq_capacity=4 \
+             -Dbenchmarks=false ;;
+    tsan)  run_config tsan --buildtype=debugoptimized -Db_ndebug=false \
+             -Db_sanitize=thread -Drunq_capacity=4 -Dbenchmarks=false ;;
+  esac
+done
+
+echo
+echo "==== summary ===="
+printf '%s\n' "${summary[@]}"
+echo "$total_pass passed, $total_fail failed"
+((total_fail == 0))
