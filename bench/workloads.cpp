@@ -1,0 +1,523 @@
+// workloads.cpp — the side-by-side runner: csp's side of the comparison with
+// Go and Boost.Fiber (bench/peers/, bench/run.py).
+//
+//   GOMAXPROCS=<N> workloads <name>|all [n]
+//
+// prints one line per metric, `BENCH <name>_p<N> <value> <unit>`, with the
+// names, default sizes, units and definitions of the Go anchor program
+// (shared/anchors/go/README.md), so the three implementations' lines can be
+// compared one for one.
+//
+// Go's main is goroutine 1 and counts against GOMAXPROCS; csp's main is a
+// plain OS thread. So each workload body runs in a goroutine that main waits
+// for (run_body), and the measured code runs on the worker threads exactly
+// as Go's runs on its Ps. main only sleeps in wait_group::wait meanwhile.
+//
+// Extra, csp-only metrics (also in the Go peer, for reference):
+//   context_switch  ns per goroutine switch: two goroutines take turns with
+//                   runtime::gosched(); meaningful at GOMAXPROCS=1, where
+//                   each gosched is one switch to the other goroutine.
+//   idle_cpu        CPU time (getrusage, all threads) the process uses while
+//                   the runtime's workers are started and have nothing to
+//                   run, over n seconds (default 10): an idle runtime must
+//                   not spin.
+//
+// Differences from Go, on purpose:
+//   - mem_parked reports mem_parked_rss only. Go's mem_parked_sys is the
+//     growth of MemStats.Sys (memory obtained from the OS); csp's nearest
+//     figure would be the growth of VmSize, which counts every stack's whole
+//     reserved range (256 KiB of address space each, committed lazily), so
+//     it measures reservations, not memory. RSS is the comparable figure.
+//   - mem_parked's "let the last few reach <-ch" pause yields with
+//     runtime::gosched() for 100 ms instead of sleeping: time::sleep is not
+//     implemented yet, and a sleeping thread would hold the only worker at
+//     GOMAXPROCS=1.
+#include <sys/resource.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <csp/go.hpp>
+
+namespace {
+
+using namespace csp;
+using clock_type = std::chrono::steady_clock;
+
+int procs = 1;  // runtime::gomaxprocs(), the _p<N> suffix
+
+void report(const char* name, double value, const char* unit) {
+  std::printf("BENCH %s_p%d %.1f %s\n", name, procs, value, unit);
+  std::fflush(stdout);
+}
+
+double ns_since(clock_type::time_point start) {
+  return std::chrono::duration<double, std::nano>(clock_type::now() - start).count();
+}
+double ns_per(clock_type::time_point start, std::int64_t ops) { return ns_since(start) / double(ops); }
+double ms_since(clock_type::time_point start) { return ns_since(start) / 1e6; }
+
+[[noreturn]] void fail(const char* what) {
+  std::fprintf(stderr, "workloads: %s\n", what);
+  std::exit(1);
+}
+
+// run_body runs f on a goroutine and blocks main until it returns: the
+// analogue of Go's main goroutine.
+template <class F>
+void run_body(F f) {
+  sync::wait_group wg;
+  wg.add(1);
+  go([&] {
+    f();
+    wg.done();
+  });
+  wg.wait();
+}
+
+// ---------------------------------------------------------------------------
+
+// spawn_join: spawn n goroutines that each call wg.done(); wait for all.
+// Two rounds: the first pays for fresh stacks (page faults), the second
+// reuses the pooled ones.
+void spawn_join(std::int64_t n) {
+  for (const char* name : {"spawn_join", "spawn_join_warm"}) {
+    sync::wait_group wg;
+    auto start = clock_type::now();
+    wg.add(int(n));
+    for (std::int64_t i = 0; i < n; ++i) go([&wg] { wg.done(); });
+    wg.wait();
+    report(name, ns_per(start, n), "ns/goroutine");
+  }
+}
+
+// pingpong_unbuffered: two goroutines bounce an int over two unbuffered
+// channels.
+void pingpong_unbuffered(std::int64_t n) {
+  auto ping = make_chan<std::int64_t>(), pong = make_chan<std::int64_t>();
+  sync::wait_group wg;
+  wg.add(2);
+  auto start = clock_type::now();
+  go([&] {
+    for (std::int64_t i = 0; i < n; ++i) {
+      ping.send(i);
+      pong.recv();
+    }
+    ping.close();
+    wg.done();
+  });
+  go([&] {
+    for (std::int64_t v : ping) pong.send(v);
+    wg.done();
+  });
+  wg.wait();
+  report("pingpong_unbuffered", ns_per(start, n), "ns/roundtrip");
+}
+
+// chan_buffered_spsc: one producer, one consumer, capacity 128.
+void chan_buffered_spsc(std::int64_t n) {
+  auto ch = make_chan<std::int64_t>(128);
+  auto done = make_chan<std::int64_t>();
+  auto start = clock_type::now();
+  go([=] {
+    for (std::int64_t i = 0; i < n; ++i) ch.send(i);
+    ch.close();
+  });
+  go([=] {
+    std::int64_t sum = 0;
+    for (std::int64_t v : ch) sum += v;
+    done.send(sum);
+  });
+  if (done.recv().value_or(-1) != n * (n - 1) / 2) fail("chan_buffered_spsc: bad sum");
+  report("chan_buffered_spsc", ns_per(start, n), "ns/item");
+}
+
+// mpmc: 4 producers (n/4 items each) and 4 consumers share one channel of
+// the given capacity; closed once every producer is done. ns per item.
+double mpmc(std::int64_t n, std::size_t capacity) {
+  constexpr int P = 4, C = 4;
+  const std::int64_t each = n / P;
+  auto ch = make_chan<std::int64_t>(capacity);
+  sync::wait_group prod, cons;
+  std::atomic<std::int64_t> total{0};
+  prod.add(P);
+  cons.add(C);
+  auto start = clock_type::now();
+  for (int p = 0; p < P; ++p) {
+    go([&] {
+      for (std::int64_t i = 0; i < each; ++i) ch.send(i);
+      prod.done();
+    });
+  }
+  for (int c = 0; c < C; ++c) {
+    go([&] {
+      std::int64_t sum = 0;
+      for (std::int64_t v : ch) sum += v;
+      total.fetch_add(sum, std::memory_order_relaxed);
+      cons.done();
+    });
+  }
+  prod.wait();
+  ch.close();
+  cons.wait();
+  double r = ns_per(start, each * P);
+  if (total.load() != P * (each * (each - 1) / 2)) fail("mpmc: bad sum");
+  return r;
+}
+
+void chan_mpmc(std::int64_t n) { report("chan_mpmc", mpmc(n, 1024), "ns/item"); }
+void chan_unbuffered_mpmc(std::int64_t n) { report("chan_unbuffered_mpmc", mpmc(n, 0), "ns/item"); }
+
+// select_4: one goroutine selects over 4 receive channels (capacity 128
+// each), each fed by its own producer; a closed channel is set to nil so it
+// is never chosen again. The clock starts after the producers are launched.
+void select_4(std::int64_t n) {
+  std::array<chan<std::int64_t>, 4> chs;
+  for (auto& c : chs) {
+    c = make_chan<std::int64_t>(128);
+    go([c, n] {
+      for (std::int64_t j = 0; j < n / 4; ++j) c.send(j);
+      c.close();
+    });
+  }
+  auto start = clock_type::now();
+  auto [c0, c1, c2, c3] = chs;
+  std::int64_t sum = 0, got = 0;
+  std::optional<std::int64_t> v;
+  for (int open = 4; open > 0;) {
+    int i = select(recv(c0, v), recv(c1, v), recv(c2, v), recv(c3, v));
+    if (!v) {
+      (i == 0 ? c0 : i == 1 ? c1 : i == 2 ? c2 : c3) = nullptr;
+      --open;
+      continue;
+    }
+    sum += *v;
+    ++got;
+  }
+  if (got != n / 4 * 4) fail("select_4: lost items");
+  report("select_4", ns_per(start, got), "ns/item");
+}
+
+// select_timeout: `ch <- i` on a capacity-1 channel, then a select between
+// receiving it and time::after(1h), which never fires. Each iteration makes
+// a timer that nobody can receive from afterwards; it is released with its
+// channel (Go 1.23's rule), so memory stays flat.
+void select_timeout(std::int64_t n) {
+  using namespace std::chrono_literals;
+  auto ch = make_chan<std::int64_t>(1);
+  std::int64_t sum = 0;
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    ch.send(i);
+    std::optional<std::int64_t> v;
+    if (select(recv(ch, v), recv(time::after(1h))) == 0) sum += *v;
+  }
+  if (sum != n * (n - 1) / 2) fail("select_timeout: lost items");
+  report("select_timeout", ns_per(start, n), "ns/op");
+}
+
+// select_timeout_stop: the idiomatic form, a time::timer stopped once the
+// select is won.
+void select_timeout_stop(std::int64_t n) {
+  using namespace std::chrono_literals;
+  auto ch = make_chan<std::int64_t>(1);
+  std::int64_t sum = 0;
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    ch.send(i);
+    time::timer t{1h};
+    std::optional<std::int64_t> v;
+    if (select(recv(ch, v), recv(t.c)) == 0) sum += *v;
+    t.stop();
+  }
+  if (sum != n * (n - 1) / 2) fail("select_timeout_stop: lost items");
+  report("select_timeout_stop", ns_per(start, n), "ns/op");
+}
+
+// vm_rss returns the resident set size in bytes (VmRSS in /proc/self/status).
+std::int64_t vm_rss() {
+  std::ifstream f("/proc/self/status");
+  std::string key;
+  while (f >> key) {
+    if (key == "VmRSS:") {
+      std::int64_t kb = 0;
+      f >> kb;
+      return kb * 1024;
+    }
+    f.ignore(1 << 20, '\n');
+  }
+  fail("VmRSS not found");
+}
+
+// mem_parked: n goroutines blocked receiving on one shared channel; the
+// growth of RSS per goroutine, measured once all have started; then
+// released by closing the channel.
+void mem_parked(std::int64_t n) {
+  const std::int64_t rss0 = vm_rss();
+  auto ch = make_chan<>();
+  sync::wait_group parked, exited;
+  parked.add(int(n));
+  exited.add(int(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    go([&, ch] {
+      parked.done();
+      ch.recv();
+      exited.done();
+    });
+  }
+  parked.wait();
+  // Let the last few reach ch.recv() (see the header: yield, not sleep).
+  for (auto until = clock_type::now() + std::chrono::milliseconds(100); clock_type::now() < until;)
+    runtime::gosched();
+  const std::int64_t rss1 = vm_rss();
+  report("mem_parked_rss", double(rss1 - rss0) / double(n), "bytes/goroutine");
+  ch.close();
+  exited.wait();
+}
+
+// mutex_contended: 4 goroutines each increment a shared counter n times
+// under one sync::mutex.
+void mutex_contended(std::int64_t n) {
+  constexpr int G = 4;
+  sync::mutex mu;
+  sync::wait_group wg;
+  std::int64_t counter = 0;
+  wg.add(G);
+  auto start = clock_type::now();
+  for (int g = 0; g < G; ++g) {
+    go([&] {
+      for (std::int64_t i = 0; i < n; ++i) {
+        mu.lock();
+        ++counter;
+        mu.unlock();
+      }
+      wg.done();
+    });
+  }
+  wg.wait();
+  if (counter != G * n) fail("mutex_contended: lost increments");
+  report("mutex_contended", ns_per(start, G * n), "ns/lockunlock");
+}
+
+// prime_sieve: the classic daisy-chained sieve, one filter goroutine per
+// prime over unbuffered channels; time to receive n primes. The goroutines
+// stay blocked afterwards, as in the classic program (they are abandoned
+// when main returns).
+void prime_sieve(std::int64_t n) {
+  auto start = clock_type::now();
+  auto ch = make_chan<std::int64_t>();
+  go([](send_only<std::int64_t> out) {
+    for (std::int64_t i = 2;; ++i) out.send(i);
+  }, ch);
+  std::int64_t last = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    last = ch.recv().value();
+    auto next = make_chan<std::int64_t>();
+    go([](recv_only<std::int64_t> in, send_only<std::int64_t> out, std::int64_t prime) {
+      for (;;) {
+        std::int64_t v = in.recv().value();
+        if (v % prime != 0) out.send(v);
+      }
+    }, ch, next, last);
+    ch = next;
+  }
+  if (n == 5000 && last != 48611) fail("prime_sieve: wrong 5000th prime");
+  report("prime_sieve", ms_since(start), "ms");
+}
+
+// wg_fanout: n goroutines each send one value on an unbuffered channel and
+// call wg.done(); a goroutine closes the channel after wg.wait(); the body
+// sums. 100 rounds.
+void wg_fanout(std::int64_t n) {
+  constexpr int rounds = 100;
+  auto start = clock_type::now();
+  for (int r = 0; r < rounds; ++r) {
+    auto res = make_chan<std::int64_t>();
+    sync::wait_group wg;
+    wg.add(int(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      go([&wg, res, i] {
+        res.send(i);
+        wg.done();
+      });
+    }
+    go([&wg, res] {
+      wg.wait();
+      res.close();
+    });
+    std::int64_t sum = 0;
+    for (std::int64_t v : res) sum += v;
+    if (sum != n * (n - 1) / 2) fail("wg_fanout: bad sum");
+  }
+  report("wg_fanout", ns_per(start, rounds * n), "ns/goroutine");
+}
+
+// skynet: a 10-ary tree of goroutines down to n leaves; each leaf sends its
+// ordinal to its parent over the parent's unbuffered channel, each inner
+// node sums its 10 children and sends the sum up (github.com/atemerev/skynet).
+void skynet_node(send_only<std::int64_t> c, std::int64_t num, std::int64_t size, std::int64_t div) {
+  if (size == 1) {
+    c.send(num);
+    return;
+  }
+  auto rc = make_chan<std::int64_t>();
+  for (std::int64_t i = 0; i < div; ++i) go(skynet_node, rc, num + i * (size / div), size / div, div);
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < div; ++i) sum += rc.recv().value();
+  c.send(sum);
+}
+
+void skynet(std::int64_t n) {
+  auto start = clock_type::now();
+  auto c = make_chan<std::int64_t>();
+  go(skynet_node, c, std::int64_t{0}, n, std::int64_t{10});
+  std::int64_t got = c.recv().value();
+  if (got != n * (n - 1) / 2) {
+    std::fprintf(stderr, "skynet: got %lld, want %lld\n", (long long)got, (long long)(n * (n - 1) / 2));
+    std::exit(1);
+  }
+  report("skynet", ms_since(start), "ms");
+}
+
+// context_switch: two goroutines take turns via runtime::gosched(), n
+// yields each; ns per switch (2n switches).
+void context_switch(std::int64_t n) {
+  sync::wait_group wg;
+  wg.add(2);
+  auto start = clock_type::now();
+  for (int g = 0; g < 2; ++g) {
+    go([&] {
+      for (std::int64_t i = 0; i < n; ++i) runtime::gosched();
+      wg.done();
+    });
+  }
+  wg.wait();
+  report("context_switch", ns_per(start, 2 * n), "ns/switch");
+}
+
+// cpu_ms is the CPU time (user + system) of every thread of the process.
+double cpu_ms() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto ms = [](const timeval& tv) { return double(tv.tv_sec) * 1e3 + double(tv.tv_usec) / 1e3; };
+  return ms(ru.ru_utime) + ms(ru.ru_stime);
+}
+
+// idle_cpu: start every worker, then let the runtime sit idle for `seconds`
+// while main sleeps; the CPU it used meanwhile (should be ~0).
+void idle_cpu(double seconds) {
+  // Wake every worker at least once: procs goroutines that each wait for
+  // all to be running, so none can finish before the others started.
+  std::atomic<int> arrived{0};
+  sync::wait_group wg;
+  wg.add(procs);
+  for (int i = 0; i < procs; ++i) {
+    go([&] {
+      arrived.fetch_add(1);
+      for (auto until = clock_type::now() + std::chrono::milliseconds(200);
+           arrived.load() < procs && clock_type::now() < until;)
+        runtime::gosched();
+      wg.done();
+    });
+  }
+  wg.wait();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let workers go idle
+  const double before = cpu_ms();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  report("idle_cpu", cpu_ms() - before, "ms_cpu");
+}
+
+// ---------------------------------------------------------------------------
+
+struct workload {
+  double default_n;
+  void (*run)(std::int64_t n);  // null: not implemented yet
+};
+
+// `all` runs them in name order, as the Go program does.
+const std::map<std::string, workload>& workloads() {
+  static const std::map<std::string, workload> w = {
+      {"spawn_join", {1'000'000, spawn_join}},                  // n = goroutines
+      {"pingpong_unbuffered", {5'000'000, pingpong_unbuffered}},  // n = round trips
+      {"chan_buffered_spsc", {10'000'000, chan_buffered_spsc}},   // n = items
+      {"chan_mpmc", {20'000'000, chan_mpmc}},                     // n = items (total)
+      {"chan_unbuffered_mpmc", {5'000'000, chan_unbuffered_mpmc}},  // n = items (total)
+      {"select_4", {10'000'000, select_4}},                       // n = items (total)
+      {"select_timeout", {2'000'000, select_timeout}},            // n = ops
+      {"select_timeout_stop", {4'000'000, select_timeout_stop}},  // n = ops
+      {"mem_parked", {1'000'000, mem_parked}},                    // n = goroutines
+      {"mutex_contended", {1'000'000, mutex_contended}},          // n = per goroutine
+      {"prime_sieve", {5'000, prime_sieve}},                      // n = primes
+      {"wg_fanout", {10'000, wg_fanout}},                         // n = goroutines per round
+      {"skynet", {1'000'000, skynet}},                            // n = leaves (a power of 10)
+      {"context_switch", {5'000'000, context_switch}},            // n = yields per goroutine
+      {"idle_cpu", {10, nullptr}},                                // n = seconds (fractional ok)
+  };
+  return w;
+}
+
+int run_one(const std::string& name, const workload& w, const char* n_arg) {
+  double n = w.default_n;
+  if (n_arg != nullptr) {
+    char* end = nullptr;
+    n = std::strtod(n_arg, &end);
+    if (end == n_arg || *end != '\0' || !(n > 0)) {
+      std::fprintf(stderr, "workloads: bad n %s\n", n_arg);
+      return 2;
+    }
+  }
+  if (name == "idle_cpu") {
+    idle_cpu(n);
+    return 0;
+  }
+  if (w.run == nullptr) {
+    std::fprintf(stderr, "workloads: %s: not implemented\n", name.c_str());
+    return 3;
+  }
+  const auto size = static_cast<std::int64_t>(n);
+  run_body([&] { w.run(size); });
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto& all = workloads();
+  if (argc < 2 || argc > 3) {
+    std::fprintf(stderr, "usage: GOMAXPROCS=N %s <workload>|all [n]\nworkloads:", argv[0]);
+    for (const auto& [name, w] : all) std::fprintf(stderr, " %s", name.c_str());
+    std::fprintf(stderr, "\n");
+    return 2;
+  }
+  procs = runtime::gomaxprocs(0);
+  const std::string sel = argv[1];
+  const char* n_arg = argc > 2 ? argv[2] : nullptr;
+  if (sel == "all") {
+    for (const auto& [name, w] : all) {
+      if (w.run == nullptr && name != "idle_cpu") {
+        std::fprintf(stderr, "workloads: %s: skipped, not yet implemented\n", name.c_str());
+        continue;
+      }
+      // n sizes the workloads; idle_cpu's argument is seconds, so it keeps
+      // its default rather than sleeping for n seconds.
+      if (int rc = run_one(name, w, name == "idle_cpu" ? nullptr : n_arg); rc != 0) return rc;
+    }
+    return 0;
+  }
+  auto it = all.find(sel);
+  if (it == all.end()) {
+    std::fprintf(stderr, "workloads: unknown workload \"%s\"\n", sel.c_str());
+    return 2;
+  }
+  return run_one(it->first, it->second, n_arg);
+}
