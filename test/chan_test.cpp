@@ -27,54 +27,12 @@
 using namespace csp;
 using namespace std::chrono_literals;
 
+using csp_test::count_state;
+using csp_test::fragile;
+using csp_test::panic_message;
+using csp_test::wait_state;
+
 namespace {
-
-// count_state counts the goroutines the dump shows in `state` (Go's words).
-int count_state(const std::string& state) {
-  std::ostringstream os;
-  runtime::dump_goroutines(os);
-  std::string dump = os.str(), key = "[" + state + ",";
-  int n = 0;
-  for (auto pos = dump.find(key); pos != std::string::npos; pos = dump.find(key, pos + 1)) ++n;
-  return n;
-}
-
-// wait_state waits (up to 10 s) until at least n goroutines are in `state`:
-// how a test knows that goroutines have parked where it expects.
-bool wait_state(const std::string& state, int n) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (count_state(state) < n) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-std::string panic_message(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const csp::panic& p) {
-    return p.what();
-  }
-  return "(no panic)";
-}
-
-// fragile's move constructor throws while throws_left > 0, leaving its
-// source intact (the strong guarantee the channel relies on). A moved-from
-// fragile holds -1, so a duplicated or lost value shows.
-struct fragile {
-  static inline std::atomic<int> throws_left{0};
-  int v;
-  explicit fragile(int x) : v(x) {}
-  fragile(fragile&& o) : v(o.v) {
-    if (throws_left.load() > 0) {
-      throws_left.fetch_sub(1);
-      throw std::runtime_error("fragile move");
-    }
-    o.v = -1;
-  }
-  fragile& operator=(fragile&&) = delete;
-};
 
 // counted counts its moves and copies.
 struct counted {

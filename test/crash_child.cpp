@@ -12,8 +12,7 @@
 #include <string>
 #include <thread>
 
-#include <csp/goroutine.hpp>
-#include <csp/runtime.hpp>
+#include <csp/go.hpp>
 
 #include "park_event.hpp"
 
@@ -59,6 +58,30 @@ int main(int argc, char** argv) {
       });
     while (parked.load() < 3) std::this_thread::yield();
     block_forever();
+    return 0;
+  }
+  if (mode == "deadlock_chan") {
+    // Go's classic: main receives from a channel nobody will ever send on,
+    // while a goroutine waits to send on another one.
+    auto never = csp::make_chan<int>();
+    auto other = csp::make_chan<int>();
+    csp::go([other] { other.send(1); });
+    (void)never.recv();
+    return 0;
+  }
+  if (mode == "deadlock_mutex") {
+    csp::sync::mutex mu;
+    mu.lock();
+    csp::go([&mu] { mu.lock(); });
+    mu.lock();  // main waits for itself
+    return 0;
+  }
+  if (mode == "no_deadlock_timer") {
+    // Everything is blocked, but a timer will fire: no report.
+    auto done = csp::make_chan<>();
+    csp::time::after_func(std::chrono::milliseconds(200), [done] { done.close(); });
+    (void)done.recv();
+    std::puts("timer fired");
     return 0;
   }
   if (mode == "no_deadlock_other_thread") {

@@ -16,18 +16,9 @@
 
 using namespace std::chrono_literals;
 
-namespace {
+using csp_test::wait_for;
 
-// wait_for polls `cond` from a plain thread for up to `limit`.
-template <class F>
-bool wait_for(F cond, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(100us);
-  }
-  return true;
-}
+namespace {
 
 constexpr long scale = csp_test::sanitizer_scale;
 

@@ -42,6 +42,28 @@ TEST_CASE("process: all goroutines and main blocked is a deadlock, with the goro
   CHECK(has(r.out, "main thread"));
 }
 
+TEST_CASE("process: main blocked on a channel nobody sends on is a deadlock, as in Go") {
+  auto r = run_child("deadlock_chan");
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "fatal error: all goroutines are asleep - deadlock!"));
+  CHECK(has(r.out, "goroutine 1 [chan receive"));
+  CHECK(has(r.out, "[chan send, "));
+}
+
+TEST_CASE("process: main locking a mutex it holds (and a goroutine waiting too) is a deadlock") {
+  auto r = run_child("deadlock_mutex");
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "fatal error: all goroutines are asleep - deadlock!"));
+  CHECK(has(r.out, "[sync.Mutex.Lock"));
+}
+
+TEST_CASE("process: no deadlock report while a timer can still wake someone") {
+  auto r = run_child("no_deadlock_timer");
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "timer fired"));
+  CHECK_FALSE(has(r.out, "deadlock"));
+}
+
 TEST_CASE("process: no deadlock report while another thread can still act") {
   auto r = run_child("no_deadlock_other_thread");
   CHECK(r.exit_status == 0);

@@ -27,16 +27,11 @@
 using namespace csp;
 using namespace std::chrono_literals;
 
-namespace {
+using csp_test::count_state;
+using csp_test::fragile;
+using csp_test::panic_message;
 
-int count_state(const std::string& state) {
-  std::ostringstream os;
-  runtime::dump_goroutines(os);
-  std::string dump = os.str(), key = "[" + state + ",";
-  int n = 0;
-  for (auto pos = dump.find(key); pos != std::string::npos; pos = dump.find(key, pos + 1)) ++n;
-  return n;
-}
+namespace {
 
 // leaked counts goroutines that a test left parked forever on purpose, per
 // state, so that later tests' wait_state counts only their own.
@@ -55,29 +50,6 @@ bool wait_state(const std::string& state, int n) {
   }
   return true;
 }
-
-std::string panic_message(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const csp::panic& p) {
-    return p.what();
-  }
-  return "(no panic)";
-}
-
-// fragile's move throws while throws_left > 0, leaving its source intact.
-struct fragile {
-  static inline std::atomic<int> throws_left{0};
-  int v;
-  explicit fragile(int x) : v(x) {}
-  fragile(fragile&& o) : v(o.v) {
-    if (throws_left.load() > 0) {
-      throws_left.fetch_sub(1);
-      throw std::runtime_error("fragile move");
-    }
-    o.v = -1;
-  }
-};
 
 // chi_square of observed counts against a uniform expectation.
 double chi_square(const std::vector<long>& counts) {

@@ -31,6 +31,9 @@
 using namespace std::chrono_literals;
 using namespace csp;
 
+using csp_test::must;
+using csp_test::wait_for;
+
 namespace {
 
 #if defined(CSP_ASAN) || defined(CSP_TSAN)
@@ -38,26 +41,6 @@ constexpr int scale = 8;
 #else
 constexpr int scale = 1;
 #endif
-
-template <class F>
-bool wait_for(F cond, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    if (detail::in_goroutine()) runtime::gosched();
-    else std::this_thread::sleep_for(50us);
-  }
-  return true;
-}
-
-// must: see sync_test.cpp — goroutines still refer to this stack, so a
-// timed-out wait ends the process with a dump instead of unwinding.
-void must(bool ok, const char* what) {
-  if (ok) return;
-  std::cerr << "sync_go_ports_test: timed out waiting: " << what << "\n";
-  runtime::dump_goroutines(std::cerr);
-  std::abort();
-}
 
 // spawn_counted runs f in a goroutine and counts it in `finished` when done
 // (Go's `cdone <- true`).

@@ -34,6 +34,9 @@
 using namespace std::chrono_literals;
 using namespace csp;  // as API.md: `sync::mutex`, `go(...)`, `runtime::gosched()`
 
+using csp_test::must;
+using csp_test::wait_for;
+
 namespace {
 
 #if defined(CSP_ASAN) || defined(CSP_TSAN)
@@ -41,29 +44,6 @@ constexpr int scale = 8;  // sanitized runs are 5-15x slower
 #else
 constexpr int scale = 1;
 #endif
-
-// wait_for polls `cond` for up to `limit`. From a goroutine it yields the
-// worker between polls, so it works at gomaxprocs 1.
-template <class F>
-bool wait_for(F cond, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    if (csp::detail::in_goroutine()) csp::runtime::gosched();
-    else std::this_thread::sleep_for(50us);
-  }
-  return true;
-}
-
-// must ends the process with a goroutine dump when a wait timed out: the
-// goroutines still running refer to the test's stack, so unwinding (as a
-// failed REQUIRE would) is not an option.
-void must(bool ok, const char* what) {
-  if (ok) return;
-  std::cerr << "sync_test: timed out waiting: " << what << "\n";
-  csp::runtime::dump_goroutines(std::cerr);
-  std::abort();
-}
 
 bool dump_contains(const std::string& s) {
   std::ostringstream out;

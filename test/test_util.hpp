@@ -6,14 +6,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
 #include <cstdlib>
 #include <initializer_list>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <csp/panic.hpp>
 #include <csp/runtime.hpp>
+
+#include "sched/park.hpp"
 
 namespace csp_test {
 
@@ -27,6 +35,73 @@ inline constexpr long sanitizer_scale = 10;
 #else
 inline constexpr long sanitizer_scale = 1;
 #endif
+
+// wait_for polls `cond` for up to `limit`. From a goroutine it yields the
+// worker between polls, so it works at gomaxprocs 1; from a thread it sleeps.
+template <class F>
+bool wait_for(F cond, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (csp::detail::in_goroutine()) csp::runtime::gosched();
+    else std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  return true;
+}
+
+// must ends the process with a goroutine dump when a wait timed out: where
+// goroutines still refer to the test's stack, unwinding (as a failed
+// REQUIRE would) is not an option.
+inline void must(bool ok, const char* what) {
+  if (ok) return;
+  std::cerr << "timed out waiting: " << what << "\n";
+  csp::runtime::dump_goroutines(std::cerr);
+  std::abort();
+}
+
+// count_state counts the goroutines the dump shows waiting in `state`
+// (Go's words, e.g. "chan receive").
+inline int count_state(const std::string& state) {
+  std::ostringstream os;
+  csp::runtime::dump_goroutines(os);
+  std::string dump = os.str(), key = "[" + state + ",";
+  int n = 0;
+  for (auto pos = dump.find(key); pos != std::string::npos; pos = dump.find(key, pos + 1)) ++n;
+  return n;
+}
+
+// wait_state waits (up to 10 s) until at least n goroutines are in `state`:
+// how a test knows that goroutines have parked where it expects.
+inline bool wait_state(const std::string& state, int n) {
+  return wait_for([&] { return count_state(state) >= n; }, std::chrono::seconds(10));
+}
+
+// panic_message runs f and returns the csp::panic message it threw.
+inline std::string panic_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const csp::panic& p) {
+    return p.what();
+  }
+  return "(no panic)";
+}
+
+// fragile's move constructor throws while throws_left > 0, leaving its
+// source intact (the strong guarantee the channel relies on). A moved-from
+// fragile holds -1, so a duplicated or lost value shows.
+struct fragile {
+  static inline std::atomic<int> throws_left{0};
+  int v;
+  explicit fragile(int x) : v(x) {}
+  fragile(fragile&& o) : v(o.v) {
+    if (throws_left.load() > 0) {
+      throws_left.fetch_sub(1);
+      throw std::runtime_error("fragile move");
+    }
+    o.v = -1;
+  }
+  fragile& operator=(fragile&&) = delete;
+};
 
 // wait_goroutines_back waits (up to 10 s) until num_goroutine() is back to
 // `baseline`: goroutines that a test started have all finished.

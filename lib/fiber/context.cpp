@@ -72,26 +72,8 @@ void finish_fiber(state& f) noexcept {
   f.ctx = nullptr;
 }
 
-transfer switch_to(state& self, state& target, void* data, bool exiting) noexcept {
-#if defined(CSP_ASAN)
-  // A null fake-stack slot tells ASan that `self` is gone for good.
-  __sanitizer_start_switch_fiber(exiting ? nullptr : &self.asan_fake_stack, target.stack_bottom,
-                                 target.stack_size);
-#else
-  (void)exiting;
-#endif
-#if defined(CSP_TSAN)
-  // flags 0: the switch synchronizes, as it does (one thread runs both).
-  __tsan_switch_to_fiber(target.tsan_fiber, 0);
-#endif
-  bctx::transfer_t t = bctx::jump_fcontext(target.ctx, data);
-#if defined(CSP_ASAN)
-  __sanitizer_finish_switch_fiber(self.asan_fake_stack, nullptr, nullptr);
-#endif
-  return transfer{t.fctx, t.data};
-}
-
 namespace {
+
 // The ontop hook has Boost's signature; forward to ours.
 std::atomic<transfer (*)(transfer)> the_ontop{nullptr};
 
@@ -99,25 +81,47 @@ bctx::transfer_t ontop_trampoline(bctx::transfer_t t) {
   transfer r = the_ontop.load(std::memory_order_relaxed)(transfer{t.fctx, t.data});
   return bctx::transfer_t{r.from, r.data};
 }
+
+// leaving tells the sanitizers that `target` is about to run in place of
+// `self`; arrived, that `self` runs again. Every switch is bracketed by them.
+inline void leaving(state& self, state& target, [[maybe_unused]] bool exiting) noexcept {
+#if defined(CSP_ASAN)
+  // A null fake-stack slot tells ASan that `self` is gone for good.
+  __sanitizer_start_switch_fiber(exiting ? nullptr : &self.asan_fake_stack, target.stack_bottom,
+                                 target.stack_size);
+#else
+  (void)self;
+#endif
+#if defined(CSP_TSAN)
+  // flags 0: the switch synchronizes, as it does (one thread runs both).
+  __tsan_switch_to_fiber(target.tsan_fiber, 0);
+#else
+  (void)target;
+#endif
+}
+
+inline void arrived([[maybe_unused]] state& self) noexcept {
+#if defined(CSP_ASAN)
+  __sanitizer_finish_switch_fiber(self.asan_fake_stack, nullptr, nullptr);
+#endif
+}
+
 }  // namespace
+
+transfer switch_to(state& self, state& target, void* data, bool exiting) noexcept {
+  leaving(self, target, exiting);
+  bctx::transfer_t t = bctx::jump_fcontext(target.ctx, data);
+  arrived(self);
+  return transfer{t.fctx, t.data};
+}
 
 transfer switch_to_ontop(state& self, state& target, void* data, transfer (*fn)(transfer),
                          bool exiting) noexcept {
   // The scheduler has one hook; like the_entry it never changes.
   the_ontop.store(fn, std::memory_order_relaxed);
-#if defined(CSP_ASAN)
-  __sanitizer_start_switch_fiber(exiting ? nullptr : &self.asan_fake_stack, target.stack_bottom,
-                                 target.stack_size);
-#else
-  (void)exiting;
-#endif
-#if defined(CSP_TSAN)
-  __tsan_switch_to_fiber(target.tsan_fiber, 0);
-#endif
+  leaving(self, target, exiting);
   bctx::transfer_t t = bctx::ontop_fcontext(target.ctx, data, ontop_trampoline);
-#if defined(CSP_ASAN)
-  __sanitizer_finish_switch_fiber(self.asan_fake_stack, nullptr, nullptr);
-#endif
+  arrived(self);
   return transfer{t.fctx, t.data};
 }
 
