@@ -570,8 +570,14 @@ void scheduler::retire(worker* w) {
   std::uint32_t n = 0;
   while (goroutine* g = w->runq.pop()) batch[n++] = g;
   if (goroutine* g = w->run_next.exchange(nullptr, std::memory_order_acq_rel)) batch[n++] = g;
-  if (n > 0) {
-    global_push_batch(batch, n);
+  if (n > 0) global_push_batch(batch, n);
+  // Wake someone whenever the global queue holds work, not only what we
+  // just pushed: a goroutine we ran since gomaxprocs was lowered may have
+  // yielded or overflowed into it, and a running worker leaves the global
+  // queue to itself (it looks there before it sleeps), which a retiring
+  // worker does not. This lost a wake-up under load before (sync_test's
+  // TestSemaphore stalled with a runnable goroutine and every worker idle).
+  if (global_size_.load(std::memory_order_seq_cst) > 0) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     wake_one();
   }
