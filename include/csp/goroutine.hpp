@@ -36,8 +36,7 @@ void spawn_closure(const std::source_location& loc, F&& f, Args&&... args) {
           ~destroy_at_exit() { c.~closure(); }
         } guard{c};
         std::apply([](auto& fn, auto&... a) { std::invoke(std::move(fn), std::move(a)...); }, c);
-      },
-      [](void* p) noexcept { static_cast<closure*>(p)->~closure(); });
+      });
 }
 
 // go_fn is the type of csp::go. A function object rather than a function

@@ -75,7 +75,7 @@ void check_deadlock() noexcept {
   }
   scheduler& s = scheduler::instance();
   std::lock_guard<spin_mutex> lock(s.sched_mutex());
-  if (!s.all_idle_locked() || !s.queues_empty()) return;
+  if (!s.all_idle_locked() || s.work_visible()) return;
   if (pending_wakers.load(std::memory_order_seq_cst) != 0) return;
   long threads = process_threads();
   if (threads < 0) return;

@@ -38,7 +38,6 @@ const char* state_name(const goroutine* g) {
     case gstate::runnable: return "runnable";
     case gstate::running: return "running";
     case gstate::waiting: return wait_reason_name(g->reason.load(std::memory_order_relaxed));
-    case gstate::dead: return "dead";
   }
   return "unknown";
 }

@@ -109,14 +109,13 @@ void free_goroutine(goroutine* g) noexcept {
 
 void discard_goroutine(goroutine* g) noexcept { free_goroutine(g); }
 
-void start_goroutine(goroutine* g, closure_fn run, closure_dtor destroy) noexcept {
+void start_goroutine(goroutine* g, closure_fn run) noexcept {
   scheduler& s = scheduler::instance();
   g->run = run;
-  g->destroy = destroy;
   g->id = s.new_id();
   registry_add(g);
   s.live_goroutines.fetch_add(1, std::memory_order_relaxed);
-  s.ready(g, /*from_spawn=*/true);
+  s.ready(g);
 }
 
 namespace {

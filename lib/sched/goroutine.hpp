@@ -26,7 +26,6 @@ enum class gstate : std::uint8_t {
   runnable,  // on a run queue or in a run_next slot; not executing; owned by that queue
   running,   // executing on a worker; owned by that worker
   waiting,   // parked; owned by whoever holds its waiter (a channel, a lock, a timer)
-  dead,      // finished; its worker frees it after switching away
 };
 
 struct task {
@@ -53,7 +52,6 @@ struct goroutine final : task {
   stack stk;                    // empty until first run
 
   closure_fn run = nullptr;
-  closure_dtor destroy = nullptr;
   void* closure = nullptr;      // inline_closure or a heap block
   std::size_t closure_heap_align = 0;  // non-zero: closure is a heap block of this alignment
 

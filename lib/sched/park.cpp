@@ -100,7 +100,7 @@ void park(wait_reason why, void (*unlock)(void*), void* arg) {
 
 void ready(task* t) noexcept {
   if (t->kind_ == task::kind::goroutine) {
-    scheduler::instance().ready(static_cast<goroutine*>(t), /*from_spawn=*/false);
+    scheduler::instance().ready(static_cast<goroutine*>(t));
     return;
   }
   auto* tt = static_cast<thread_task*>(t);

@@ -236,7 +236,7 @@ std::uint64_t scheduler::new_id() noexcept {
 
 // ---- making goroutines runnable ---------------------------------------------
 
-void scheduler::ready(goroutine* g, bool /*from_spawn*/) noexcept {
+void scheduler::ready(goroutine* g) noexcept {
   g->state.store(gstate::runnable, std::memory_order_relaxed);
   worker* w = current_worker();
   if (w != nullptr && w->index < nprocs_.load(std::memory_order_relaxed)) {
@@ -741,6 +741,5 @@ bool scheduler::all_idle_locked() const {
          nstarted_.load(std::memory_order_acquire);
 }
 
-bool scheduler::queues_empty() const noexcept { return !work_visible(); }
 
 }  // namespace csp::detail

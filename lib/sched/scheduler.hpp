@@ -165,7 +165,7 @@ class scheduler {
   static bool started() noexcept;
 
   // ready puts g (runnable) on a queue and wakes a worker if needed. Any thread.
-  void ready(goroutine* g, bool from_spawn) noexcept;
+  void ready(goroutine* g) noexcept;
 
   // gomaxprocs: see runtime.hpp.
   int set_procs(int n);
@@ -175,7 +175,8 @@ class scheduler {
 
   // The deadlock detector's view (sched/deadlock.cpp).
   bool all_idle_locked() const CSP_REQUIRES(sched_mu_);
-  bool queues_empty() const noexcept;
+  // work_visible: some run queue, run_next slot or the global queue holds work.
+  bool work_visible() const noexcept;
   int runtime_threads() const noexcept { return runtime_threads_.load(std::memory_order_acquire); }
   spin_mutex& sched_mutex() CSP_RETURN_CAPABILITY(sched_mu_) { return sched_mu_; }
 
@@ -206,7 +207,6 @@ class scheduler {
   void go_idle(worker* w);  // sleeps unless work appears on the way
   bool check_timers(bool full) noexcept;  // runs due timers; true if any ran
   void leave_idle_list(worker* w) CSP_REQUIRES(sched_mu_);
-  bool work_visible() const noexcept;
   int n_retired_snapshot() const noexcept { return n_retired_atomic_.load(std::memory_order_seq_cst); }
   void global_push(goroutine* g) noexcept;
   void global_push_batch(goroutine** gs, std::uint32_t n) noexcept;

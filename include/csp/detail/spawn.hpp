@@ -16,8 +16,6 @@ struct goroutine;
 // closure_fn runs the closure at `closure`, then destroys it. It is called
 // once, on the goroutine's own stack.
 using closure_fn = void (*)(void* closure);
-// closure_dtor destroys a closure that will never run.
-using closure_dtor = void (*)(void* closure) noexcept;
 
 // new_goroutine allocates a control block with room for a closure of the
 // given size and alignment and returns the closure's storage in *storage.
@@ -27,7 +25,7 @@ goroutine* new_goroutine(std::size_t size, std::size_t align, void** storage,
                          const std::source_location& created_at);
 
 // start_goroutine makes g runnable. Any thread.
-void start_goroutine(goroutine* g, closure_fn run, closure_dtor destroy) noexcept;
+void start_goroutine(goroutine* g, closure_fn run) noexcept;
 
 // discard_goroutine frees a control block whose closure was never constructed.
 void discard_goroutine(goroutine* g) noexcept;
