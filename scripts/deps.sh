@@ -4,9 +4,10 @@
 
 # Build: compiler, Meson, Ninja, pkg-config, Boost.Context (the one fiber
 # switch), moodycamel::ConcurrentQueue. libboost-context-dev is Boost 1.74 on
-# Debian 12, hence the versioned name.
+# Debian 12, hence the versioned name. libhttp-parser-dev: the HTTP examples
+# (fanout, http_server) parse with it.
 csp_build_packages=(g++ meson ninja-build pkg-config python3
-                    libboost-context1.81-dev libconcurrentqueue-dev)
+                    libboost-context1.81-dev libconcurrentqueue-dev libhttp-parser-dev)
 # Tests and benchmarks add doctest and Google Benchmark.
 csp_test_packages=("${csp_build_packages[@]}" doctest-dev libbenchmark-dev)
 

@@ -1,26 +1,27 @@
 #!/usr/bin/env bash
-# example.sh — build and run the flagship examples (examples/).
+# example.sh — build and run the flagship example, or any other.
 #
-#   ./scripts/example.sh [N]     N: how many primes the sieve prints (default 10)
+#   ./scripts/example.sh                 examples/fanout: fetch URLs concurrently
+#   ./scripts/example.sh NAME [ARGS...]  examples/NAME (e.g. prime_sieve 20)
 #
 # Installs the missing Debian packages first (scripts/deps.sh), builds a
 # release build in build/example (CSP_BUILD_ROOT overrides build/), then
-# runs examples/worker_pool and examples/prime_sieve.
+# runs the program.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/deps.sh
 csp_install_deps "${csp_build_packages[@]}"
 
+name="${1:-fanout}"
+shift || true
 dir="${CSP_BUILD_ROOT:-build}/example"
 opts=(--buildtype=release -Dexamples=true -Dtests=false -Dbenchmarks=false)
 if [[ -f "$dir/meson-private/coredata.dat" ]]; then
-  meson setup --reconfigure "$dir" "${opts[@]}"
+  meson setup --reconfigure "$dir" "${opts[@]}" >/dev/null
 else
-  meson setup "$dir" "${opts[@]}"
+  meson setup "$dir" "${opts[@]}" >/dev/null
 fi
-ninja -C "$dir" -j "${CSP_JOBS:-$(nproc)}" examples/worker_pool examples/prime_sieve
+ninja -C "$dir" -j "${CSP_JOBS:-$(nproc)}" "examples/$name"
 
-echo "== worker_pool"
-"$dir/examples/worker_pool"
-echo "== prime_sieve ${1:-10}"
-"$dir/examples/prime_sieve" "${1:-10}"
+echo "== examples/$name $*"
+exec "$dir/examples/$name" "$@"

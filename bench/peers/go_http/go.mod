@@ -1,0 +1,3 @@
+module csp.bench/peers/go_http
+
+go 1.19
