@@ -12,6 +12,7 @@
 
 #include <cstdio>
 
+#include "base/cycle_clock.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/scheduler.hpp"
 
@@ -53,7 +54,7 @@ void dump_one(const goroutine* g, void* p) {
   char dur[56] = "";
   if (g->state.load(std::memory_order_relaxed) == gstate::waiting) {
     char t[48];
-    format_duration(t, sizeof t, d.now - g->since.load(std::memory_order_relaxed));
+    format_duration(t, sizeof t, cycle_clock::to_ns(d.now - g->since.load(std::memory_order_relaxed)));
     std::snprintf(dur, sizeof dur, ", %s", t);
   }
   char line[1400];
@@ -77,13 +78,13 @@ void fd_sink(const char* text, std::size_t len, void* ctx) {
 }  // namespace
 
 void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal) {
-  dump_ctx d{sink, ctx, coarse_now_ns()};
+  dump_ctx d{sink, ctx, cycle_clock::now()};
   if (thread_task* m = main_thread_task()) {
     wait_reason why = m->reason.load(std::memory_order_relaxed);
     char dur[48] = "";
     if (why != wait_reason::none) {
       char t[40];
-      format_duration(t, sizeof t, d.now - m->since.load(std::memory_order_relaxed));
+      format_duration(t, sizeof t, cycle_clock::to_ns(d.now - m->since.load(std::memory_order_relaxed)));
       std::snprintf(dur, sizeof dur, ", %s", t);
     }
     char line[160];

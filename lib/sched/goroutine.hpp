@@ -35,9 +35,9 @@ struct task {
   // reason: why it is parked; relaxed: written by the task itself before
   // park, read only by goroutine dumps, which tolerate a stale value.
   std::atomic<wait_reason> reason{wait_reason::none};
-  // since: coarse monotonic ns when it last parked, for dumps (only
-  // waiting states show a duration, as in Go; the hot ready/run paths
-  // do not read the clock).
+  // since: when it last parked, a cycle_clock stamp (base/cycle_clock.hpp),
+  // for dumps only: waiting states show a duration, as in Go's. The hot
+  // paths do not read a clock for it.
   std::atomic<std::int64_t> since{0};
 };
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 
+#include "base/cycle_clock.hpp"
 #include "debug/fatal.hpp"
 #include "sched/dump.hpp"
 #include "sched/goroutine.hpp"
@@ -38,7 +39,7 @@ __attribute__((noinline, noipa)) thread_task* this_thread_task() noexcept {
 void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
   thread_task* t = this_thread_task();
   t->reason.store(why, std::memory_order_relaxed);
-  t->since.store(coarse_now_ns(), std::memory_order_relaxed);
+  t->since.store(cycle_clock::now(), std::memory_order_relaxed);
   t->woken.store(0, std::memory_order_relaxed);  // no waker can run before unlock()
   // Counted before unlock(): from the moment a waker can see us, the
   // deadlock detector must see us too (ready() takes us off again).
@@ -92,7 +93,7 @@ void park(wait_reason why, void (*unlock)(void*), void* arg) {
     return;
   }
   g->reason.store(why, std::memory_order_relaxed);
-  g->since.store(coarse_now_ns(), std::memory_order_relaxed);
+  g->since.store(cycle_clock::now(), std::memory_order_relaxed);
   g->state.store(gstate::waiting, std::memory_order_relaxed);
   switch_away(post_switch{post_switch::action::park, unlock, arg});
   g->reason.store(wait_reason::none, std::memory_order_relaxed);
