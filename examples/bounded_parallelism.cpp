@@ -26,7 +26,6 @@
 // that is not printed.
 #include <csp/go.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <stdexcept>

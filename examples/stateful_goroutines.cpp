@@ -40,6 +40,7 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 using namespace csp;
 
