@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <csp/go.hpp>
 
@@ -57,6 +58,23 @@ int main(int argc, char** argv) {
     csp::go([] {});  // start the runtime (after after_exit_probe's construction)
     after_exit_probe.armed = true;
     std::puts("main returns");
+    return 0;
+  }
+  if (mode == "threads_park_while_spawned") {
+    // Main, never blocked, starts threads one after another; each parks at
+    // once on a channel. The deadlock check of a parking thread used to
+    // count the process's threads, then the parked ones: a thread started
+    // and parked in between made the counts match, and a live program was
+    // reported as deadlocked (found by the model stress test).
+    csp::go([] {});  // start the runtime; its workers then go idle
+    for (int round = 0; round < 20; ++round) {
+      auto gate = csp::make_chan<>();
+      std::vector<std::thread> threads;
+      for (int i = 0; i < 100; ++i) threads.emplace_back([gate] { (void)gate.recv(); });
+      gate.close();
+      for (auto& t : threads) t.join();
+    }
+    std::puts("no false deadlock");
     return 0;
   }
   if (mode == "no_leaks") {

@@ -48,6 +48,7 @@ void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
   t->woken.store(0, std::memory_order_relaxed);  // no waker can run before unlock()
   // Counted before unlock(): from the moment a waker can see us, the
   // deadlock detector must see us too (ready() takes us off again).
+  thread_parks.fetch_add(1, std::memory_order_seq_cst);  // before parked_threads: see check_deadlock
   parked_threads.fetch_add(1, std::memory_order_seq_cst);
   if (unlock != nullptr) unlock(arg);
   check_deadlock();

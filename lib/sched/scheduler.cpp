@@ -29,6 +29,7 @@ namespace csp::detail {
 
 std::atomic<std::int64_t> pending_wakers{0};
 std::atomic<std::int64_t> parked_threads{0};
+std::atomic<std::uint64_t> thread_parks{0};
 
 namespace {
 

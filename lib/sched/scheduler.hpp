@@ -280,6 +280,10 @@ extern std::atomic<std::int64_t> pending_wakers;
 
 // parked_threads counts plain threads blocked in park() and not yet readied.
 extern std::atomic<std::int64_t> parked_threads;
+// thread_parks counts every park() of a plain thread, ever: the deadlock
+// check reads it around its other reads to know that no thread parked
+// meanwhile (parked_threads alone can come back to the same value).
+extern std::atomic<std::uint64_t> thread_parks;
 
 // check_deadlock reports "all goroutines are asleep" and exits if nothing
 // can run any more; otherwise returns. Called by the last worker to go idle
