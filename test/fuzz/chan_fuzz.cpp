@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,8 +66,8 @@ struct model_chan {
 enum class step { done, would_block, panics };
 
 struct fuzz_program {
-  const std::uint8_t* data;
-  std::size_t size, pos = 0;
+  const std::uint8_t* data = nullptr;
+  std::size_t size = 0, pos = 0;
   int op = 0;
   int next_value = 1;
   csp::chan<int> real[4];
@@ -396,7 +397,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  fuzz_program p{data, size};
+  fuzz_program p;
+  p.data = data;
+  p.size = size;
   csp::sync::wait_group wg;
   wg.add(1);
   csp::go([&] {
