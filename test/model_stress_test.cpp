@@ -129,9 +129,13 @@ void run_actor(program& p, std::vector<std::thread>& threads, csp::sync::wait_gr
                std::function<void()> f) {
   wg.add(1);
   bool as_thread = p.rng() % 4 == 0;
-  auto body = [f = std::move(f), &wg] {
+  auto body = [f = std::move(f), &wg, &p] {
     csp::defer d{[&] { wg.done(); }};
-    f();
+    try {
+      f();
+    } catch (const std::exception& e) {  // a panic where Go would not: keep the seed in the report
+      p.fail(std::string("an actor threw: ") + e.what());
+    }
   };
   if (as_thread) threads.emplace_back(std::move(body));
   else csp::go(std::move(body));
@@ -510,8 +514,12 @@ program_stats run_program(std::uint64_t seed) {
   // closer does not; then, once everyone is done, say so.
   csp::go([&] {
     producers.wait();
-    for (auto& m : p.chans)
-      if (!m->early_close) close_channel(*m);
+    try {
+      for (auto& m : p.chans)
+        if (!m->early_close) close_channel(*m);
+    } catch (const std::exception& e) {
+      p.fail(std::string("the finisher's close threw: ") + e.what());
+    }
     everyone.wait();
     finished.store(true);
   });
@@ -566,6 +574,8 @@ TEST_CASE("model: random programs keep every value, order, panic and wake-up") {
                                       : std::chrono::seconds(csp_test::sanitizer_scale > 1 ? 40 : 25);
   const std::uint64_t max_programs = env_u64("CSP_MODEL_PROGRAMS", ~std::uint64_t{0});
   CAPTURE(first_seed);
+  // Printed first, so that even a crash leaves the seed in the test log.
+  std::cout << "model: first seed " << first_seed << " (program i uses seed + i)" << std::endl;
   int before = csp::runtime::gomaxprocs(0);
   auto start = std::chrono::steady_clock::now();
   std::uint64_t n = 0;
