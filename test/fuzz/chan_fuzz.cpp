@@ -4,14 +4,17 @@
 //
 // The program: three channels (capacities from the first bytes, 0..3) and a
 // nil one. A driver goroutine executes the ops; "helper" goroutines block in
-// a send or receive so that the driver's later ops meet waiting parties. At
+// a send, a receive or a select (over up to three cases, nil channels and
+// repeats included) so that the driver's later ops meet waiting parties. At
 // gomaxprocs 1 nothing runs in parallel: after each op the driver yields
 // until every helper the model says has finished has finished (and every new
 // helper has parked), so the interleaving is the one the bytes describe.
 //
 // The model (model_chan) keeps what Go's hchan keeps: the buffer's values,
 // the closed flag, and the FIFO queues of blocked receivers and senders (with
-// the values those senders hold). Every op's result is compared: try_send's
+// the values those senders hold); a blocked select stands in the queue of
+// every channel it waits on, and once one of them takes it, its other
+// entries are skipped (Go's selectDone). Every op's result is compared: try_send's
 // and try_recv's answers, blocking ops' values, which select cases may be
 // chosen (any ready one; the default only when none is), the values helpers
 // receive and whether they panic, len() and cap(), and at the end the
@@ -39,19 +42,35 @@ namespace {
   std::abort();
 }
 
-// helper: a goroutine blocked (or not) in one send or receive. `expect_*`
-// is the model's verdict, the rest is what really happened; only the
-// driver's goroutine and the helper touch it, never at once (one worker).
-struct helper {
+// hcase: one of a helper's operations: a send (of `value`) or a receive on
+// channel `chan`.
+struct hcase {
   bool is_send = false;
   int chan = 0;
-  int value = 0;  // sent value
+  int value = 0;
+};
+
+// helper: a goroutine blocked (or not) in one send, receive or select.
+// `expect_*` is the model's verdict, the rest is what really happened; only
+// the driver's goroutine and the helper touch it, never at once (one worker).
+struct helper {
+  enum class kind { send, recv, select } what = kind::send;
+  std::vector<hcase> cases;  // one for send and recv
   bool started = false, done = false;
-  std::optional<int> got;  // received value (empty: closed)
+  int chosen = -1;          // the select's case
+  std::optional<int> got;   // received value (empty: closed)
   bool panicked = false;
-  bool expect_done = false;
+  bool fired = false;       // the model has completed it (Go: selectDone)
   std::optional<int> expect_got;
   bool expect_panic = false;
+  int expect_chan = -1;     // the channel that completed it; any of its
+  bool expect_send = false; //   cases in this direction may be the one chosen
+};
+
+// qentry: a helper's case waiting in a channel's queue.
+struct qentry {
+  helper* h;
+  int case_index;
 };
 
 struct model_chan {
@@ -59,8 +78,8 @@ struct model_chan {
   std::size_t cap = 0;
   std::deque<int> buf;
   bool closed = false;
-  std::deque<helper*> recvq;  // blocked receivers, FIFO as Go's
-  std::deque<helper*> sendq;  // blocked senders, FIFO; each holds its value
+  std::deque<qentry> recvq;  // blocked receivers, FIFO as Go's
+  std::deque<qentry> sendq;  // blocked senders, FIFO; each case holds its value
 };
 
 enum class step { done, would_block, panics };
@@ -78,15 +97,32 @@ struct fuzz_program {
 
   // ---- the model -----------------------------------------------------------
 
+  // dequeue takes the first entry whose helper has not completed yet.
+  static std::optional<qentry> dequeue(std::deque<qentry>& q) {
+    while (!q.empty()) {
+      qentry e = q.front();
+      q.pop_front();
+      if (!e.h->fired) return e;
+    }
+    return std::nullopt;
+  }
+
+  static void fire(const qentry& e, std::optional<int> got, bool panics) {
+    helper* h = e.h;
+    const hcase& hc = h->cases[static_cast<std::size_t>(e.case_index)];
+    h->fired = true;
+    h->expect_got = got;
+    h->expect_panic = panics;
+    h->expect_chan = hc.chan;
+    h->expect_send = hc.is_send;
+  }
+
   step model_send(int c, int v) {
     model_chan& m = model[c];
     if (m.nil) return step::would_block;
     if (m.closed) return step::panics;
-    if (!m.recvq.empty()) {
-      helper* r = m.recvq.front();
-      m.recvq.pop_front();
-      r->expect_done = true;
-      r->expect_got = v;
+    if (auto r = dequeue(m.recvq)) {
+      fire(*r, v, false);
       return step::done;
     }
     if (m.buf.size() < m.cap) {
@@ -103,19 +139,15 @@ struct fuzz_program {
     if (!m.buf.empty()) {
       *out = m.buf.front();
       m.buf.pop_front();
-      if (!m.sendq.empty()) {  // the first blocked sender's value takes the freed slot
-        helper* s = m.sendq.front();
-        m.sendq.pop_front();
-        m.buf.push_back(s->value);
-        s->expect_done = true;
+      if (auto s = dequeue(m.sendq)) {  // the first blocked sender's value takes the freed slot
+        m.buf.push_back(s->h->cases[static_cast<std::size_t>(s->case_index)].value);
+        fire(*s, std::nullopt, false);
       }
       return step::done;
     }
-    if (!m.sendq.empty()) {  // unbuffered: straight from the first sender
-      helper* s = m.sendq.front();
-      m.sendq.pop_front();
-      s->expect_done = true;
-      *out = s->value;
+    if (auto s = dequeue(m.sendq)) {  // unbuffered: straight from the first sender
+      *out = s->h->cases[static_cast<std::size_t>(s->case_index)].value;
+      fire(*s, std::nullopt, false);
       return step::done;
     }
     if (m.closed) {
@@ -125,13 +157,20 @@ struct fuzz_program {
     return step::would_block;
   }
 
+  // Queues may hold entries of completed selects; readiness skips them.
+  static bool has_live(const std::deque<qentry>& q) {
+    for (const qentry& e : q)
+      if (!e.h->fired) return true;
+    return false;
+  }
+
   bool send_ready(int c) const {
     const model_chan& m = model[c];
-    return !m.nil && (m.closed || !m.recvq.empty() || m.buf.size() < m.cap);
+    return !m.nil && (m.closed || has_live(m.recvq) || m.buf.size() < m.cap);
   }
   bool recv_ready(int c) const {
     const model_chan& m = model[c];
-    return !m.nil && (!m.buf.empty() || !m.sendq.empty() || m.closed);
+    return !m.nil && (!m.buf.empty() || has_live(m.sendq) || m.closed);
   }
 
   // ---- checking --------------------------------------------------------------
@@ -150,17 +189,22 @@ struct fuzz_program {
 
   // settle yields until every helper has reached the state the model
   // expects, then checks what each finished helper saw.
+  static std::string describe(const helper& h) {
+    std::string d = h.what == helper::kind::send ? "send" : h.what == helper::kind::recv ? "recv" : "select";
+    for (const hcase& c : h.cases) d += std::string(c.is_send ? " send" : " recv") + "(chan " + std::to_string(c.chan) + ")";
+    return d;
+  }
+
   void settle() {
     for (int round = 0;; ++round) {
       bool pending = false;
       for (auto& h : helpers)
-        if (!h->started || (h->expect_done && !h->done)) pending = true;
+        if (!h->started || (h->fired && !h->done)) pending = true;
       if (!pending) break;
       if (round > 100000) {
         for (auto& h : helpers)
-          if (h->expect_done && !h->done)
-            diverge(op, std::string("a helper blocked in ") + (h->is_send ? "send" : "recv") + " on chan " +
-                            std::to_string(h->chan) + " was not woken (lost wake-up)");
+          if (h->fired && !h->done)
+            diverge(op, "a helper blocked in " + describe(*h) + " was not woken (lost wake-up)");
         diverge(op, "a new helper never started");
       }
       csp::runtime::gosched();
@@ -168,16 +212,23 @@ struct fuzz_program {
     // A few more turns, so a helper woken by mistake shows it.
     for (int i = 0; i < 3; ++i) csp::runtime::gosched();
     for (auto& h : helpers) {
-      if (h->done && !h->expect_done)
-        diverge(op, std::string("a helper's ") + (h->is_send ? "send" : "recv") + " on chan " +
-                        std::to_string(h->chan) + " completed, the model says it is still blocked");
+      if (h->done && !h->fired)
+        diverge(op, "a helper's " + describe(*h) + " completed, the model says it is still blocked");
       if (!h->done) continue;
       if (h->panicked != h->expect_panic)
-        diverge(op, std::string("a helper's send on chan ") + std::to_string(h->chan) +
-                        (h->panicked ? " panicked" : " did not panic") + ", the model says otherwise");
-      if (!h->is_send && h->got != h->expect_got)
-        diverge(op, "a helper received " + show(h->got) + " from chan " + std::to_string(h->chan) +
-                        ", want " + show(h->expect_got));
+        diverge(op, "a helper's " + describe(*h) + (h->panicked ? " panicked" : " did not panic") +
+                        ", the model says otherwise");
+      if (h->what == helper::kind::select && !h->panicked) {
+        // Any case on the completing channel in that direction may be the one.
+        const auto k = static_cast<std::size_t>(h->chosen);
+        if (h->chosen < 0 || k >= h->cases.size() || h->cases[k].chan != h->expect_chan ||
+            h->cases[k].is_send != h->expect_send)
+          diverge(op, "a helper's " + describe(*h) + " chose case " + std::to_string(h->chosen) + ", want a " +
+                          (h->expect_send ? "send" : "recv") + " on chan " + std::to_string(h->expect_chan));
+      }
+      const bool received = h->what == helper::kind::recv || (h->what == helper::kind::select && !h->expect_send);
+      if (received && !h->panicked && h->got != h->expect_got)
+        diverge(op, "a helper's " + describe(*h) + " received " + show(h->got) + ", want " + show(h->expect_got));
     }
     for (int c = 0; c < 4; ++c) {
       if (real[c].len() != model[c].buf.size())
@@ -190,25 +241,31 @@ struct fuzz_program {
 
   // ---- ops --------------------------------------------------------------------
 
-  void spawn_helper(bool is_send, int c) {
+  bool helper_room() const {
     std::size_t live = 0;
     for (auto& h : helpers) live += !h->done;
-    if (model[c].nil || live >= 6) return;  // a nil helper could never be released
-    auto h = std::make_unique<helper>();
-    helper* hp = h.get();
-    hp->is_send = is_send;
-    hp->chan = c;
-    hp->value = next_value++;
-    helpers.push_back(std::move(h));
+    return live < 6;
+  }
+
+  helper* new_helper(helper::kind what) {
+    helpers.push_back(std::make_unique<helper>());
+    helper* h = helpers.back().get();
+    h->what = what;
+    return h;
+  }
+
+  void spawn_helper(bool is_send, int c) {
+    if (model[c].nil || !helper_room()) return;  // a nil helper could never be released
+    helper* hp = new_helper(is_send ? helper::kind::send : helper::kind::recv);
+    hp->cases.push_back({is_send, c, next_value++});
     if (is_send) {
-      step s = model_send(c, hp->value);
-      if (s == step::would_block) model[c].sendq.push_back(hp);
-      hp->expect_done = s != step::would_block;
-      hp->expect_panic = s == step::panics;
+      step s = model_send(c, hp->cases[0].value);
+      if (s == step::would_block) model[c].sendq.push_back({hp, 0});
+      else fire({hp, 0}, std::nullopt, s == step::panics);
       csp::go([hp, ch = real[c]] {
         hp->started = true;
         try {
-          ch.send(hp->value);
+          ch.send(hp->cases[0].value);
         } catch (const csp::panic&) {
           hp->panicked = true;
         }
@@ -216,18 +273,61 @@ struct fuzz_program {
       });
     } else {
       std::optional<int> v;
-      step s = model_recv(c, &v);
-      if (s == step::would_block) model[c].recvq.push_back(hp);
-      else {
-        hp->expect_done = true;
-        hp->expect_got = v;
-      }
+      if (model_recv(c, &v) == step::would_block) model[c].recvq.push_back({hp, 0});
+      else fire({hp, 0}, v, false);
       csp::go([hp, ch = real[c]] {
         hp->started = true;
         hp->got = ch.recv();
         hp->done = true;
       });
     }
+  }
+
+  // spawn_select_helper starts a goroutine blocked in a select over 1..3
+  // cases; only when none is ready (else the choice would be random). Cases
+  // on one channel share a direction and a value, so whichever of them the
+  // runtime picks, the outcome is the same.
+  void spawn_select_helper() {
+    const std::size_t n = 1 + next() % 3;
+    if (!helper_room()) return;
+    std::vector<hcase> cases;
+    bool any_real = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint8_t b = next();
+      hcase hc{static_cast<bool>(b & 1), (b >> 1) % 4, 0};
+      for (const hcase& o : cases)
+        if (o.chan == hc.chan) hc = o;  // same channel: same direction and value
+      if (hc.value == 0) hc.value = next_value++;
+      if (hc.is_send ? send_ready(hc.chan) : recv_ready(hc.chan)) return;
+      any_real |= !model[hc.chan].nil;
+      cases.push_back(hc);
+    }
+    if (!any_real) return;  // only nil channels: it could never be released
+    helper* hp = new_helper(helper::kind::select);
+    hp->cases = cases;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      model_chan& m = model[cases[i].chan];
+      if (m.nil) continue;
+      (cases[i].is_send ? m.sendq : m.recvq).push_back({hp, static_cast<int>(i)});
+    }
+    csp::go([hp, chans = std::vector<csp::chan<int>>(std::begin(real), std::end(real))] {
+      hp->started = true;
+      std::vector<std::optional<int>> got(hp->cases.size());
+      std::vector<csp::select_case> sc;
+      for (std::size_t i = 0; i < hp->cases.size(); ++i) {
+        const hcase& hc = hp->cases[i];
+        if (hc.is_send) sc.push_back(csp::send(chans[static_cast<std::size_t>(hc.chan)], hc.value));
+        else sc.push_back(csp::recv(chans[static_cast<std::size_t>(hc.chan)], got[i]));
+      }
+      try {
+        hp->chosen = csp::select(sc);
+        if (hp->chosen >= 0 && static_cast<std::size_t>(hp->chosen) < got.size())
+          hp->got = got[static_cast<std::size_t>(hp->chosen)];
+      } catch (const csp::panic&) {
+        hp->panicked = true;
+      }
+      hp->done = true;
+    });
   }
 
   void do_try_send(int c) {
@@ -280,16 +380,11 @@ struct fuzz_program {
       return;
     }
     m.closed = true;
-    for (helper* r : m.recvq) {
-      r->expect_done = true;
-      r->expect_got.reset();
-    }
-    for (helper* s : m.sendq) {
-      s->expect_done = true;
-      s->expect_panic = true;
-    }
-    m.recvq.clear();
-    m.sendq.clear();
+    // Receivers first, then senders, as Go's closechan; a select waits on
+    // one channel in one direction only (spawn_select_helper), so the order
+    // never decides which case a select takes.
+    while (auto r = dequeue(m.recvq)) fire(*r, std::nullopt, false);
+    while (auto s = dequeue(m.sendq)) fire(*s, std::nullopt, true);
     real[c].close();
   }
 
@@ -357,7 +452,7 @@ struct fuzz_program {
     while (pos < size && op < 4000) {
       std::uint8_t b = next();
       int c = (b >> 4) % 4;
-      switch (b % 10) {
+      switch (b % 11) {
         case 0: do_try_send(c); break;
         case 1: do_try_recv(c); break;
         case 2: do_blocking_send(c); break;
@@ -367,6 +462,7 @@ struct fuzz_program {
         case 6: spawn_helper(false, c); break;
         case 7: do_select(true); break;
         case 8: do_select(false); break;
+        case 9: spawn_select_helper(); break;
         default: csp::runtime::gosched(); break;
       }
       settle();
