@@ -10,6 +10,7 @@
 
 #include <csp/goroutine.hpp>
 #include <csp/runtime.hpp>
+#include <csp/sync.hpp>
 
 #include "fiber/stack_pool.hpp"
 #include "park_event.hpp"
@@ -94,9 +95,12 @@ TEST_CASE("runtime: the dump names a goroutine that blocks its worker without yi
   // has held the worker for over 10 ms.
   csp_test::with_procs({2}, [](int) {
     std::atomic<bool> started{false}, release{false};
+    csp::sync::wait_group wg;
+    wg.add(1);
     csp::go([&] {
       started = true;
       while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      wg.done();
     });
     csp_test::must(csp_test::wait_for([&] { return started.load(); }), "the staller to start");
     std::string dump;
@@ -107,6 +111,7 @@ TEST_CASE("runtime: the dump names a goroutine that blocks its worker without yi
       return dump.find("without yielding: stalls worker ") != std::string::npos;
     });
     release = true;
+    wg.wait();  // the goroutine uses this frame until then
     CHECK_MESSAGE(seen, dump);
     CHECK(dump.find("[running, ") != std::string::npos);
   });
