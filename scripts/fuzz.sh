@@ -46,6 +46,12 @@ if ((status != 0)); then
   exit 1
 fi
 if [[ "${CSP_FUZZ_MERGE:-0}" == 1 ]]; then
-  (cd "$dir" && ./test/fuzz/chan_fuzz -merge=1 "$OLDPWD/test/fuzz/corpus" new-corpus) >>"$log" 2>&1
+  # A set-cover merge of the old corpus and the new inputs: the fewest
+  # inputs that keep every feature, replacing the committed corpus.
+  rm -rf "$dir/merged" && mkdir -p "$dir/merged"
+  (cd "$dir" && ./test/fuzz/chan_fuzz -merge=1 -set_cover_merge=1 merged \
+     "$OLDPWD/test/fuzz/corpus" new-corpus) >>"$log" 2>&1
+  find test/fuzz/corpus -type f -delete
+  cp "$dir"/merged/* test/fuzz/corpus/
   echo "merged into test/fuzz/corpus: $(find test/fuzz/corpus -type f | wc -l) inputs"
 fi
