@@ -614,8 +614,8 @@ void scheduler::prepare_stack(worker* w, goroutine* g) {
 }
 
 // start_running marks g as running on w, stamped with the coarse clock (a
-// vDSO read of a few ns; see docs/errors.md for the measured cost) so a dump
-// can name a goroutine that keeps its worker without yielding.
+// vDSO read; its measured cost is in docs/errors.md) so a dump can name a
+// goroutine that keeps its worker without yielding.
 inline void start_running(worker* w, goroutine* g) noexcept {
   g->since.store(coarse_now_ns(), std::memory_order_relaxed);
   g->running_on.store(w->index, std::memory_order_relaxed);

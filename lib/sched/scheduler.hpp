@@ -250,15 +250,15 @@ class scheduler {
 // plain thread. Never inlined: the answer changes when a goroutine migrates,
 // and a cached TLS address would name the old thread's slot.
 worker* current_worker() noexcept;
+goroutine* current_goroutine() noexcept;
 // CSP_TLS_ACCESSOR marks such accessors: not inlined, and opaque to the
-// caller's interprocedural analysis (GCC's noipa; clang skips optnone
-// functions when it infers attributes, and has no noipa).
+// caller's interprocedural analysis (GCC's noipa; clang has no noipa but
+// skips optnone functions when it infers attributes).
 #if defined(__clang__)
 #define CSP_TLS_ACCESSOR __attribute__((noinline, optnone))
 #else
 #define CSP_TLS_ACCESSOR __attribute__((noinline, noipa))
 #endif
-goroutine* current_goroutine() noexcept;
 
 // goroutine_entry is every goroutine's first frame (sched/scheduler.cpp);
 // run_goroutine_body runs its closure and turns an escaping exception into
