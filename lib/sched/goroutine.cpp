@@ -88,7 +88,7 @@ int for_each_goroutine(void (*f)(const goroutine*, void*), void* ctx, bool try_o
 // ---- lifecycle ------------------------------------------------------------------
 
 goroutine* new_goroutine(std::size_t size, std::size_t align, void** storage,
-                         const std::source_location& created_at) {
+                         const csp::detail::source_location& created_at) {
   scheduler::instance();  // start the runtime on first use
   goroutine* g = take_goroutine();
   g->created_at = created_at;
