@@ -10,6 +10,8 @@ csp_build_packages=(g++ meson ninja-build pkg-config python3
                     libboost-context1.81-dev libconcurrentqueue-dev libhttp-parser-dev)
 # Tests and benchmarks add doctest and Google Benchmark.
 csp_test_packages=("${csp_build_packages[@]}" doctest-dev libbenchmark-dev)
+# The fuzz configuration: clang with libFuzzer and the sanitizer runtimes.
+csp_fuzz_packages=(clang libclang-rt-14-dev)
 
 # csp_install_deps PACKAGE... installs those of PACKAGE... that are missing.
 csp_install_deps() {

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # test.sh — build and run the whole test suite, in each configuration CI runs.
 #
-#   ./scripts/test.sh [plain|asan|tsan|all]...     (default: all)
+#   ./scripts/test.sh [plain|asan|tsan|fuzz|all]...     (default: all)
 #
-#   plain  release build (-O2, NDEBUG): the suite, the examples' checks, and
-#          `meson install` plus a program built against the installed csp.pc
+#   plain  release build (-O2, NDEBUG): the suite, the examples' checks, the
+#          soak test (CSP_SOAK_SECONDS, default 60), and `meson install` plus
+#          a program built against the installed csp.pc
 #   asan   AddressSanitizer + UndefinedBehaviorSanitizer (with LeakSanitizer),
 #          -O2 -g with assertions, per-worker run queue capacity 4
 #   tsan   ThreadSanitizer, -O2 -g with assertions, run queue capacity 4
+#   fuzz   clang libFuzzer harness test/fuzz/chan_fuzz against a reference
+#          model of channels, CSP_FUZZ_SECONDS (default 60) over the corpus
+#          in test/fuzz/corpus/ (scripts/fuzz.sh); counts as one test
 #
 # The sanitizer builds shrink the run queues (-Drunq_capacity=4) so their
 # overflow and work-stealing paths run under the sanitizers too.
@@ -26,9 +30,9 @@ csp_install_deps "${csp_test_packages[@]}" || exit 1
 configs=()
 for arg in "${@:-all}"; do
   case "$arg" in
-    all) configs+=(plain asan tsan) ;;
-    plain|asan|tsan) configs+=("$arg") ;;
-    *) echo "usage: $0 [plain|asan|tsan|all]..." >&2; exit 2 ;;
+    all) configs+=(plain asan tsan fuzz) ;;
+    plain|asan|tsan|fuzz) configs+=("$arg") ;;
+    *) echo "usage: $0 [plain|asan|tsan|fuzz|all]..." >&2; exit 2 ;;
   esac
 done
 
@@ -178,10 +182,25 @@ run_config() {
   total_fail=$((total_fail + fail))
 }
 
+# run_fuzz builds and runs the libFuzzer harness for a bounded time.
+run_fuzz() {
+  echo
+  echo "==== fuzz: scripts/fuzz.sh ${CSP_FUZZ_SECONDS:-60} ===="
+  if csp_install_deps "${csp_fuzz_packages[@]}" && CSP_BUILD_ROOT="$root" CSP_JOBS="$jobs" ./scripts/fuzz.sh; then
+    summary+=("fuzz: 1 passed, 0 failed")
+    total_pass=$((total_pass + 1))
+  else
+    summary+=("fuzz: 0 passed, 1 failed")
+    total_fail=$((total_fail + 1))
+  fi
+}
+
 for c in "${configs[@]}"; do
   case "$c" in
     # Not --buildtype=release: with it, Meson 1.0 ignores -Doptimization=2.
-    plain) run_config plain -Doptimization=2 -Ddebug=false -Db_ndebug=true -Db_sanitize=none ;;
+    plain) run_config plain -Doptimization=2 -Ddebug=false -Db_ndebug=true -Db_sanitize=none \
+             -Dsoak_seconds="${CSP_SOAK_SECONDS:-60}" ;;
+    fuzz)  run_fuzz ;;
     asan)  run_config asan --buildtype=debugoptimized -Db_ndebug=false \
              -Db_sanitize=address,undefined -Db_lundef=false -Drunq_capacity=4 \
              -Dbenchmarks=false ;;

@@ -2,6 +2,7 @@
 // deadlock, stack overflow, SIGQUIT, or main returning with goroutines still
 // running. process_test.cpp runs each mode and checks status and output.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <csp/go.hpp>
 
@@ -31,10 +33,121 @@ int recurse(int depth) {
   return recurse(depth + 1) + frame[0];
 }
 
+// after_exit: a static object whose destructor runs after main returned
+// (constructed before the runtime started, so destroyed after its exit
+// hook). Mode "block_after_exit" arms it.
+struct after_exit {
+  bool armed = false;
+  ~after_exit() {
+    if (!armed) return;
+    auto ch = csp::make_chan<int>(1);
+    csp::go([] { std::puts("goroutine ran after exit"); });
+    std::printf("try_send after exit: %s\n", ch.try_send(1) ? "ok" : "full");
+    std::printf("recv of a buffered value after exit: %d\n", ch.recv().value_or(-1));
+    std::fflush(stdout);
+    (void)ch.recv();  // would block forever: a fatal error, not a hang
+    std::puts("not reached");
+  }
+} after_exit_probe;
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "block_after_exit") {
+    csp::go([] {});  // start the runtime (after after_exit_probe's construction)
+    after_exit_probe.armed = true;
+    std::puts("main returns");
+    return 0;
+  }
+  if (mode == "threads_park_while_spawned") {
+    // Main, never blocked, starts threads one after another; each parks at
+    // once on a channel. The deadlock check of a parking thread used to
+    // count the process's threads, then the parked ones: a thread started
+    // and parked in between made the counts match, and a live program was
+    // reported as deadlocked (found by the model stress test).
+    csp::go([] {});  // start the runtime; its workers then go idle
+    for (int round = 0; round < 20; ++round) {
+      auto gate = csp::make_chan<>();
+      std::vector<std::thread> threads;
+      for (int i = 0; i < 100; ++i) threads.emplace_back([gate] { (void)gate.recv(); });
+      gate.close();
+      for (auto& t : threads) t.join();
+    }
+    std::puts("no false deadlock");
+    return 0;
+  }
+  if (mode == "no_leaks") {
+    // Under ASan, LeakSanitizer checks at exit that finished goroutines,
+    // dropped channels (with values still buffered), fired, stopped and
+    // dropped timers and tickers, and cancelled contexts left nothing behind.
+    csp::sync::wait_group wg;
+    for (int i = 0; i < 200; ++i) {
+      auto ch = csp::make_chan<std::string>(4);
+      ch.send(std::string(100, 'x'));  // dropped with a value buffered
+      wg.add(1);
+      csp::go([&wg, ch, i] {
+        csp::defer d{[&] { wg.done(); }};
+        ch.send(std::string(50, 'y'));
+        if (i % 2 == 0) csp::time::sleep(10us);
+      });
+    }
+    wg.wait();
+    (void)csp::time::after(1ms).recv();  // fired
+    {
+      csp::time::timer t(1h);
+      t.stop();                                        // stopped
+      csp::time::ticker tk(1ms);
+      (void)tk.c.recv();
+      tk.stop();
+      auto dropped = csp::time::after(1h);             // dropped unfired
+      auto f = csp::time::after_func(1h, [] {});
+      f.stop();
+    }
+    auto fired = csp::make_chan<>();
+    csp::time::after_func(1ms, [fired] { fired.close(); });
+    (void)fired.recv();
+    for (int i = 0; i < 50; ++i) {
+      auto [ctx, cancel] = csp::context::with_timeout(csp::context::background(), 1h);
+      auto [child, cancel_child] = csp::context::with_cancel(ctx);
+      if (i % 2) cancel();
+      else cancel_child();
+      cancel();
+    }
+    while (csp::runtime::num_goroutine() > 1) std::this_thread::sleep_for(1ms);
+    std::puts("no_leaks done");
+    return 0;
+  }
+  if (mode == "stack_exhaustion") {
+    // Address space for 3 GiB in all; CSP_STACK_SIZE (set by
+    // the parent) asks for far more: the first slab of stacks cannot be mapped.
+    rlimit lim{};
+    ::getrlimit(RLIMIT_AS, &lim);
+    lim.rlim_cur = 3ULL << 30;
+    if (::setrlimit(RLIMIT_AS, &lim) != 0) std::perror("setrlimit");
+    for (int i = 0; i < 4; ++i) csp::go([] { block_forever(); });
+    std::this_thread::sleep_for(10s);
+    return 0;
+  }
+  if (mode == "signal_to_channel") {
+    // The supported way to act on a signal: block it, take it in a thread
+    // with sigwait, and send on a channel from there (a handler must not
+    // call csp: nothing in it is async-signal-safe).
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any thread starts: all inherit it
+    auto signals = csp::make_chan<int>(1);
+    std::thread waiter([set, signals] {
+      int sig = 0;
+      sigwait(&set, &sig);
+      signals.send(sig);
+    });
+    csp::go([] { ::kill(::getpid(), SIGUSR1); });
+    std::printf("got signal %d\n", signals.recv().value_or(-1));
+    waiter.join();
+    return 0;
+  }
   if (mode == "panic") {
     csp::go([] { throw std::runtime_error("something went wrong"); });
     std::this_thread::sleep_for(10s);

@@ -1,6 +1,8 @@
 // process_test.cpp — how a csp program ends: Go's exit statuses and messages.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 #include <string>
 
 #include "test_util.hpp"
@@ -71,6 +73,17 @@ TEST_CASE("process: no deadlock report while another thread can still act") {
   CHECK_FALSE(has(r.out, "deadlock"));
 }
 
+TEST_CASE("process: no false deadlock while threads start and park") {
+  // Regression: the deadlock check could count the threads before a new one
+  // existed and the parked ones after it had parked, and report a live
+  // program (main still starting threads) as deadlocked. Found by the model
+  // stress test; this reproduced it on every run.
+  auto r = run_child("threads_park_while_spawned");
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "no false deadlock"));
+  CHECK_FALSE(has(r.out, "deadlock!"));
+}
+
 TEST_CASE("process: main returning abandons running and blocked goroutines and exits 0") {
   auto r = run_child("main_returns");
   CHECK(r.exit_status == 0);
@@ -100,3 +113,63 @@ TEST_CASE("process: nonsense GOMAXPROCS and CSP_STACK_SIZE are rejected with a m
   CHECK(has(r.out, "csp: ignoring GOMAXPROCS=lots"));
   CHECK(has(r.out, "csp: ignoring CSP_STACK_SIZE=12"));
 }
+
+TEST_CASE("process: every out-of-range GOMAXPROCS and CSP_STACK_SIZE falls back to the default") {
+  for (const char* procs : {"abc", "-3", "0", "100000", "4x", ""}) {
+    CAPTURE(procs);
+    auto r = run_child("bad_env", {std::string("GOMAXPROCS=") + procs});
+    CHECK(r.exit_status == 0);
+    CHECK(has(r.out, "procs="));
+    if (*procs != '\0') CHECK(has(r.out, std::string("csp: ignoring GOMAXPROCS=") + procs));
+  }
+  for (const char* size : {"1", "1T", "garbage", "2G", "-64k", "64kk", "18446744073709551616"}) {
+    CAPTURE(size);
+    auto r = run_child("bad_env", {std::string("CSP_STACK_SIZE=") + size});
+    CHECK(r.exit_status == 0);
+    CHECK(has(r.out, std::string("csp: ignoring CSP_STACK_SIZE=") + size));
+    CHECK(has(r.out, "want a size from 16k to 1G"));
+  }
+  auto ok = run_child("bad_env", {"GOMAXPROCS=3", "CSP_STACK_SIZE=128k"});
+  CHECK(ok.exit_status == 0);
+  CHECK(has(ok.out, "procs=3"));
+  CHECK_FALSE(has(ok.out, "ignoring"));
+}
+
+TEST_CASE("process: a blocking operation after main returned is a fatal error, not a hang") {
+  // A static destructor runs after the runtime's exit hook: goroutines no
+  // longer run (go() is accepted and abandoned), operations that need not
+  // block still work, and one that would block ends the process with a message.
+  auto r = run_child("block_after_exit");
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "main returns"));
+  CHECK(has(r.out, "try_send after exit: ok"));
+  CHECK(has(r.out, "recv of a buffered value after exit: 1"));
+  CHECK(has(r.out, "fatal error: blocking csp operation after main returned"));
+  CHECK_FALSE(has(r.out, "goroutine ran after exit"));
+  CHECK_FALSE(has(r.out, "not reached"));
+}
+
+TEST_CASE("process: finished goroutines, dropped channels, fired and stopped timers leak nothing") {
+  // The check is LeakSanitizer's, at the child's exit, in the ASan build
+  // (exit status 23 and a "LeakSanitizer" report on a leak).
+  auto r = run_child("no_leaks");
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "no_leaks done"));
+  CHECK_FALSE(has(r.out, "LeakSanitizer"));
+}
+
+TEST_CASE("process: a signal reaches goroutines through sigwait in a thread and a channel") {
+  auto r = run_child("signal_to_channel");
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "got signal " + std::to_string(SIGUSR1)));
+}
+
+#if !defined(CSP_TSAN) && !defined(CSP_ASAN)
+// Sanitizers reserve terabytes of shadow memory: no address-space limit fits them.
+TEST_CASE("process: running out of address space for stacks is a clear fatal error, status 2") {
+  auto r = run_child("stack_exhaustion", {"CSP_STACK_SIZE=256M"});
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "fatal error: out of memory: cannot map goroutine stacks"));
+  CHECK(has(r.out, "lower CSP_STACK_SIZE"));
+}
+#endif

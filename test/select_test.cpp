@@ -489,3 +489,42 @@ TEST_CASE("select: overlapping selects over shared channels do not deadlock") {
     CHECK(net == buffered);  // every value sent was received once, or is still buffered
   });
 }
+
+TEST_CASE("select: default is never chosen while some case is ready at every instant") {
+  // Two tokens, channels a and b of capacity 1. The mover shuttles them so
+  // that it holds at most one at a time (it puts one in before taking the
+  // other out): whenever the selector selects, a or b holds a token. A
+  // select that judged its cases ready one at a time, without a common
+  // instant, could see "a empty" and then "b empty" across one shuttle and
+  // pick default. The fast pass must never decide "none ready" on its own.
+  csp_test::with_procs({2, 4}, [](int) {
+    auto a = make_chan<int>(1);
+    auto b = make_chan<int>(1);
+    a.send(1);
+    std::atomic<bool> stop{false};
+    auto mover_done = make_chan<>(1);
+    go([=, &stop] {
+      int spare = 2;
+      while (!stop.load(std::memory_order_relaxed)) {
+        b.send(spare);
+        spare = *a.recv();
+        a.send(spare);
+        spare = *b.recv();
+      }
+      mover_done.send(unit{});
+    });
+    const long rounds = 1000000 / csp_test::sanitizer_scale;  // ~0.3 s; a broken fast pass fails here within ~10^5
+    long defaults = 0;
+    std::optional<int> v;
+    for (long i = 0; i < rounds; ++i) {
+      switch (select(recv(a, v), recv(b, v), default_case)) {
+        case 0: a.send(*v); break;  // put it back where it was
+        case 1: b.send(*v); break;
+        default: ++defaults; break;
+      }
+    }
+    stop.store(true, std::memory_order_relaxed);
+    mover_done.recv();
+    CHECK(defaults == 0);
+  });
+}

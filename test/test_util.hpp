@@ -2,6 +2,7 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -141,7 +142,10 @@ struct child_result {
 // run_child runs the crash_child program (path in $CSP_CRASH_CHILD) with
 // `mode` and extra environment entries, and returns how it ended and what it
 // printed. posix_spawn, not fork: forking a multithreaded process can hang
-// the child inside sanitizer runtimes before it reaches exec.
+// the child inside sanitizer runtimes before it reaches exec. The child
+// starts with default signal dispositions and an empty mask, whatever the
+// test runner inherited (a shell's background job ignores SIGQUIT, which
+// a child would otherwise inherit, and the SIGQUIT test would see no dump).
 inline child_result run_child(const std::string& mode, const std::vector<std::string>& env = {}) {
   child_result r;
   const char* path = std::getenv("CSP_CRASH_CHILD");
@@ -163,7 +167,16 @@ inline child_result run_child(const std::string& mode, const std::vector<std::st
   std::string mode_arg = mode;
   char* argv[] = {const_cast<char*>(path), mode_arg.data(), nullptr};
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, path, &actions, nullptr, argv, envp.data());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  int rc = ::posix_spawn(&pid, path, &actions, &attr, argv, envp.data());
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   ::close(fds[1]);
   REQUIRE(rc == 0);

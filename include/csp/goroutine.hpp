@@ -3,11 +3,11 @@
 
 #include <functional>
 #include <new>
-#include <source_location>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
+#include "csp/detail/source_location.hpp"
 #include "csp/detail/spawn.hpp"
 
 namespace csp {
@@ -17,7 +17,7 @@ namespace detail {
 // spawn_closure packs f and its decay-copied arguments into the new
 // goroutine's closure and starts it.
 template <class F, class... Args>
-void spawn_closure(const std::source_location& loc, F&& f, Args&&... args) {
+void spawn_closure(const csp::detail::source_location& loc, F&& f, Args&&... args) {
   using closure = std::tuple<std::decay_t<F>, std::decay_t<Args>...>;
   void* storage = nullptr;
   goroutine* g = new_goroutine(sizeof(closure), alignof(closure), &storage, loc);
@@ -45,43 +45,43 @@ void spawn_closure(const std::source_location& loc, F&& f, Args&&... args) {
 // template so that `go(worker);` is a call, not the declaration of a
 // variable named worker.
 struct go_fn {
-  using loc_t = const std::source_location&;
+  using loc_t = const csp::detail::source_location&;
   // One overload per arity (up to eight arguments): the location must be
   // the last parameter, after every deduced one.
   template <class F>
-  void operator()(F&& f, loc_t loc = std::source_location::current()) const {
+  void operator()(F&& f, loc_t loc = csp::detail::source_location::current()) const {
     spawn_closure(loc, std::forward<F>(f));
   }
   template <class F, class A1>
-  void operator()(F&& f, A1&& a1, loc_t loc = std::source_location::current()) const {
+  void operator()(F&& f, A1&& a1, loc_t loc = csp::detail::source_location::current()) const {
     spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1));
   }
   template <class F, class A1, class A2>
-  void operator()(F&& f, A1&& a1, A2&& a2, loc_t loc = std::source_location::current()) const {
+  void operator()(F&& f, A1&& a1, A2&& a2, loc_t loc = csp::detail::source_location::current()) const {
     spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2));
   }
   template <class F, class A1, class A2, class A3>
-  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, loc_t loc = std::source_location::current()) const {
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, loc_t loc = csp::detail::source_location::current()) const {
     spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
   }
   template <class F, class A1, class A2, class A3, class A4>
-  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, loc_t loc = std::source_location::current()) const {
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, loc_t loc = csp::detail::source_location::current()) const {
     spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4));
   }
   template <class F, class A1, class A2, class A3, class A4, class A5>
-  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, loc_t loc = std::source_location::current()) const {
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, loc_t loc = csp::detail::source_location::current()) const {
     spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5));
   }
   template <class F, class A1, class A2, class A3, class A4, class A5, class A6>
-  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, loc_t loc = std::source_location::current()) const {
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, loc_t loc = csp::detail::source_location::current()) const {
     spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6));
   }
   template <class F, class A1, class A2, class A3, class A4, class A5, class A6, class A7>
-  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, loc_t loc = std::source_location::current()) const {
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, loc_t loc = csp::detail::source_location::current()) const {
     spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6), std::forward<A7>(a7));
   }
   template <class F, class A1, class A2, class A3, class A4, class A5, class A6, class A7, class A8>
-  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, A8&& a8, loc_t loc = std::source_location::current()) const {
+  void operator()(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, A8&& a8, loc_t loc = csp::detail::source_location::current()) const {
     spawn_closure(loc, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6), std::forward<A7>(a7), std::forward<A8>(a8));
   }
 };

@@ -72,7 +72,7 @@ void chan_destroy(chan_core* c) noexcept CSP_NO_TSA {
 
 op_status chan_core::send_locked(void* src, const source_ops* how, wake_list& wakes,
                                  std::exception_ptr& err) noexcept {
-  if (closed) return op_status::closed;
+  if (closed.load(std::memory_order_relaxed)) return op_status::closed;
   // A parked receiver takes the value straight from the sender: the buffer
   // is empty whenever one waits (invariant), so order is kept.
   if (waiter* w = recvq.dequeue()) {
@@ -147,7 +147,7 @@ op_status chan_core::recv_locked(void* dst, wake_list& wakes, std::exception_ptr
     }
     return op_status::done;
   }
-  if (closed) return op_status::closed;
+  if (closed.load(std::memory_order_relaxed)) return op_status::closed;
   // Unbuffered (an empty buffer has no waiting senders): take the value
   // straight from the first parked sender.
   if (waiter* w = sendq.dequeue()) {
@@ -210,7 +210,7 @@ void chan_send(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
 }
 
 bool chan_try_send(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
-  if (c == nullptr) return false;
+  if (c == nullptr || c->surely_cannot_send()) return false;
   wake_list wakes;
   std::exception_ptr err;
   c->mu.lock();
@@ -245,7 +245,7 @@ bool chan_recv(chan_core* c, void* dst) CSP_NO_TSA {
 }
 
 bool chan_try_recv(chan_core* c, void* dst) CSP_NO_TSA {
-  if (c == nullptr) return false;
+  if (c == nullptr || c->surely_cannot_recv()) return false;
   wake_list wakes;
   std::exception_ptr err;
   c->mu.lock();
@@ -260,11 +260,11 @@ void chan_close(chan_core* c) CSP_NO_TSA {
   if (c == nullptr) throw panic("close of nil channel");
   wake_list wakes;
   c->mu.lock();
-  if (c->closed) {
+  if (c->closed.load(std::memory_order_relaxed)) {
     c->mu.unlock();
     throw panic("close of closed channel");
   }
-  c->closed = true;
+  c->closed.store(true, std::memory_order_relaxed);
   // Wake every receiver (no value: success stays false) and every sender
   // (they panic in their own goroutines). Stale select waiters are skipped.
   while (waiter* w = c->recvq.dequeue()) wakes.add(w);

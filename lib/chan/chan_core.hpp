@@ -135,7 +135,10 @@ struct chan_core {
   std::atomic<std::size_t> count{0};
   std::size_t recvx CSP_GUARDED_BY(mu) = 0;  // next slot to receive from
   std::size_t sendx CSP_GUARDED_BY(mu) = 0;  // next slot to send into
-  bool closed CSP_GUARDED_BY(mu) = false;
+  // closed: written under mu (once, false to true); atomic so that the
+  // lock-free readiness hints and proofs below may read it. relaxed everywhere: under
+  // mu the lock orders it; the hints are re-checked under mu.
+  std::atomic<bool> closed{false};
   waitq recvq CSP_GUARDED_BY(mu);  // parked receivers, FIFO
   waitq sendq CSP_GUARDED_BY(mu);  // parked senders, FIFO
 
@@ -149,6 +152,40 @@ struct chan_core {
   void* on_destroy_arg = nullptr;
 
   void* slot(std::size_t i) const noexcept { return buf + i * ops->size; }
+
+  // may_recv_now / may_send_now: lock-free hints that a receive / send
+  // could complete without waiting (Go's chanrecv "empty" and chansend
+  // "full" checks, used the other way round). Read without mu, so stale:
+  // callers act only after re-checking under mu (select's first pass).
+  bool may_recv_now() const noexcept {
+    return count.load(std::memory_order_relaxed) > 0 || sendq.maybe_nonempty() ||
+           closed.load(std::memory_order_relaxed);
+  }
+  bool may_send_now() const noexcept {
+    return count.load(std::memory_order_relaxed) < cap || recvq.maybe_nonempty() ||
+           closed.load(std::memory_order_relaxed);
+  }
+
+  // surely_cannot_recv / surely_cannot_send: proofs, without the lock,
+  // that a non-blocking receive / send would not complete (Go's chanrecv
+  // and chansend fast paths for block == false), so it may report "not
+  // ready" without locking. Each makes two observations in order (acquire
+  // keeps the second after the first) and relies on closed never being
+  // unset:
+  //   recv: "nothing to take" at t1, then "open" at t2 > t1: so open at t1
+  //         too, and at t1 the receive would have blocked.
+  //   send: "open" at t1, then "no room, nobody waiting" at t2: a closed
+  //         channel is always ready to send (it panics), so if it closed in
+  //         between, some instant in [t1, t2] saw it open and full.
+  bool surely_cannot_recv() const noexcept {
+    bool nothing = cap == 0 ? !sendq.maybe_nonempty_acquire()
+                            : count.load(std::memory_order_acquire) == 0;
+    return nothing && !closed.load(std::memory_order_relaxed);
+  }
+  bool surely_cannot_send() const noexcept {
+    if (closed.load(std::memory_order_acquire)) return false;
+    return cap == 0 ? !recvq.maybe_nonempty() : count.load(std::memory_order_relaxed) == cap;
+  }
 
   // send_locked tries to send *src (taken through `how`): to a parked
   // receiver, else into the buffer. Never blocks; waiters to wake go in

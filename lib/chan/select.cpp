@@ -2,6 +2,13 @@
 //
 // 1. Shuffle the non-nil cases into a random poll order, so that among the
 //    cases ready at once each is chosen with equal probability.
+// 1b. Fast pass: in poll order, a case whose channel looks ready from its
+//    lock-free hints (count, queue heads, closed) is tried under that one
+//    channel's lock; the first that completes wins. The common select —
+//    something is ready — so takes one lock instead of sorting and locking
+//    every channel (which, across cores, fought the senders for all of
+//    them). Finding nothing proves nothing (the hints are read at different
+//    instants), so the full pass below still decides "none ready".
 // 2. Lock every distinct channel, in address order.
 // 3. Pass 1: poll the cases in poll order with the same send_locked /
 //    recv_locked that plain operations use; the first that completes wins.
@@ -136,6 +143,34 @@ int selectgo(const scase* cases, select_slot* slots, int n, bool block) CSP_NO_T
     park(n == 0 ? wait_reason::select_no_cases : wait_reason::select, nullptr, nullptr);
     CSP_FATAL("a task parked forever was woken");
   }
+  // Pass 0 (fast pass): see the top of this file. Each case is decided
+  // under its channel's lock, so a case chosen here was ready at that
+  // moment; a ready case whose stale hint said "not ready" is passed over
+  // only in a race, as if it had become ready a moment later.
+  {
+    wake_list wakes;
+    std::exception_ptr err;
+    for (int k = 0; k < npoll; ++k) {
+      int i = slots[k].poll;
+      const scase& cs = cases[i];
+      if (!(cs.is_send ? cs.c->may_send_now() : cs.c->may_recv_now())) continue;
+      cs.c->mu.lock();
+      op_status st = cs.is_send ? cs.c->send_locked(cs.elem, cs.how, wakes, err)
+                                : cs.c->recv_locked(cs.elem, wakes, err);
+      cs.c->mu.unlock();
+      if (st == op_status::blocked) continue;
+      wakes.wake();
+      return finish(cs, i, st, err);
+    }
+    // One channel and a default: the lock-free proof that it cannot
+    // proceed is sound for a single channel (one linearization point), as
+    // in Go's selectnbsend / selectnbrecv.
+    if (!block && npoll == 1) {
+      const scase& cs = cases[slots[0].poll];
+      if (cs.is_send ? cs.c->surely_cannot_send() : cs.c->surely_cannot_recv()) return -1;
+    }
+  }
+
   select_locks locks{cases, slots, npoll};
   locks.sort();
 

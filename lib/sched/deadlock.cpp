@@ -16,6 +16,16 @@
 //
 // The check is cheap until the end: counters first, /proc/self/status
 // (the process's thread count) only when everything else says deadlock.
+//
+// The thread count and parked_threads are read at different moments. A
+// thread started after the count was read and parked before parked_threads
+// was can make the two match while a counted thread (main) is still live:
+// that reported live programs as deadlocked (found by the model stress
+// test; process_test "no false deadlock while threads start and park").
+// So the check reads thread_parks before the count and after
+// parked_threads: if no thread parked in between, parked_threads could only
+// have fallen, and a match means every counted thread was parked when the
+// count was read.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -68,9 +78,12 @@ void check_deadlock() noexcept {
   if (pending_wakers.load(std::memory_order_seq_cst) != 0) return;
   std::int64_t parked = parked_threads.load(std::memory_order_seq_cst);
   if (parked == 0) return;  // no thread is blocked in csp: the main thread can still act
+  const std::uint64_t parks_before = thread_parks.load(std::memory_order_seq_cst);
   if (!scheduler::started()) {
     long threads = process_threads();
-    if (threads >= 0 && threads - sanitizer_threads(threads) == parked) report_deadlock();
+    if (threads >= 0 && threads - sanitizer_threads(threads) == parked_threads.load(std::memory_order_seq_cst) &&
+        thread_parks.load(std::memory_order_seq_cst) == parks_before)
+      report_deadlock();
     return;
   }
   scheduler& s = scheduler::instance();
@@ -81,6 +94,7 @@ void check_deadlock() noexcept {
   if (threads < 0) return;
   long others = threads - s.runtime_threads() - sanitizer_threads(threads);
   if (others != parked_threads.load(std::memory_order_seq_cst)) return;
+  if (thread_parks.load(std::memory_order_seq_cst) != parks_before) return;  // a thread parked meanwhile
   report_deadlock();
 }
 

@@ -12,12 +12,18 @@
 
 #include <cstdio>
 
+#include "base/cycle_clock.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/scheduler.hpp"
 
 namespace csp::detail {
 
 namespace {
+
+// stall_report_ns: a running goroutine that has held its worker longer is
+// reported as stalling it. 10 ms: far above a healthy time slice between
+// switches (microseconds).
+constexpr std::int64_t stall_report_ns = 10'000'000;
 
 struct dump_ctx {
   dump_sink sink;
@@ -50,11 +56,20 @@ void emit(dump_ctx& d, const char* text) {
 
 void dump_one(const goroutine* g, void* p) {
   auto& d = *static_cast<dump_ctx*>(p);
-  char dur[56] = "";
-  if (g->state.load(std::memory_order_relaxed) == gstate::waiting) {
+  char dur[96] = "";
+  const gstate st = g->state.load(std::memory_order_relaxed);
+  const std::int64_t held = cycle_clock::to_ns(d.now - g->since.load(std::memory_order_relaxed));
+  if (st == gstate::waiting) {
     char t[48];
-    format_duration(t, sizeof t, d.now - g->since.load(std::memory_order_relaxed));
+    format_duration(t, sizeof t, held);
     std::snprintf(dur, sizeof dur, ", %s", t);
+  } else if (st == gstate::running && held > stall_report_ns) {
+    // A goroutine that blocks its thread (std::mutex, ::sleep, a busy
+    // loop) keeps every other goroutine off that worker meanwhile.
+    char t[48];
+    format_duration(t, sizeof t, held);
+    std::snprintf(dur, sizeof dur, ", %s without yielding: stalls worker %d", t,
+                  static_cast<int>(g->running_on.load(std::memory_order_relaxed)));
   }
   char line[1400];
   std::snprintf(line, sizeof line, "goroutine %llu [%s%s]:\n\tcreated at %s:%u in %s\n\n",
@@ -77,13 +92,13 @@ void fd_sink(const char* text, std::size_t len, void* ctx) {
 }  // namespace
 
 void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal) {
-  dump_ctx d{sink, ctx, coarse_now_ns()};
+  dump_ctx d{sink, ctx, cycle_clock::now()};
   if (thread_task* m = main_thread_task()) {
     wait_reason why = m->reason.load(std::memory_order_relaxed);
     char dur[48] = "";
     if (why != wait_reason::none) {
       char t[40];
-      format_duration(t, sizeof t, d.now - m->since.load(std::memory_order_relaxed));
+      format_duration(t, sizeof t, cycle_clock::to_ns(d.now - m->since.load(std::memory_order_relaxed)));
       std::snprintf(dur, sizeof dur, ", %s", t);
     }
     char line[160];

@@ -11,6 +11,7 @@
 
 #include "base/spin_mutex.hpp"
 #include "debug/fatal.hpp"
+#include "sched/goroutine_cache.hpp"
 #include "sched/scheduler.hpp"
 
 namespace csp::detail {
@@ -87,9 +88,9 @@ int for_each_goroutine(void (*f)(const goroutine*, void*), void* ctx, bool try_o
 // ---- lifecycle ------------------------------------------------------------------
 
 goroutine* new_goroutine(std::size_t size, std::size_t align, void** storage,
-                         const std::source_location& created_at) {
+                         const csp::detail::source_location& created_at) {
   scheduler::instance();  // start the runtime on first use
-  auto* g = new goroutine();
+  goroutine* g = take_goroutine();
   g->created_at = created_at;
   if (size <= goroutine::inline_closure_size && align <= alignof(std::max_align_t)) {
     g->closure = g->inline_closure;
@@ -104,7 +105,7 @@ goroutine* new_goroutine(std::size_t size, std::size_t align, void** storage,
 void free_goroutine(goroutine* g) noexcept {
   if (g->closure_heap_align != 0)
     ::operator delete(g->closure, std::align_val_t(g->closure_heap_align));
-  delete g;
+  give_back_goroutine(g);
 }
 
 void discard_goroutine(goroutine* g) noexcept { free_goroutine(g); }

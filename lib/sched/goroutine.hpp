@@ -9,8 +9,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <source_location>
 
+#include "csp/detail/source_location.hpp"
 #include "csp/detail/spawn.hpp"
 #include "fiber/context.hpp"
 #include "fiber/stack_pool.hpp"
@@ -35,9 +35,11 @@ struct task {
   // reason: why it is parked; relaxed: written by the task itself before
   // park, read only by goroutine dumps, which tolerate a stale value.
   std::atomic<wait_reason> reason{wait_reason::none};
-  // since: coarse monotonic ns when it last parked, for dumps (only
-  // waiting states show a duration, as in Go; the hot ready/run paths
-  // do not read the clock).
+  // since: a cycle_clock stamp (base/cycle_clock.hpp), for dumps only:
+  // when it last parked (waiting states show a duration, as in Go's), or,
+  // while running, when it got its worker (the stall report: "running,
+  // 2.1s without yielding"). One rdtsc per switch; runnable states show no
+  // duration, so the ready path takes no stamp.
   std::atomic<std::int64_t> since{0};
 };
 
@@ -45,8 +47,11 @@ struct goroutine final : task {
   goroutine() noexcept : task(kind::goroutine) {}
 
   std::uint64_t id = 0;
-  std::source_location created_at;
+  csp::detail::source_location created_at;
   std::atomic<gstate> state{gstate::idle};
+  // running_on: the index of the worker it last ran on, for the stall
+  // report; relaxed, written at switch-in, read only by dumps.
+  std::atomic<std::int32_t> running_on{-1};
 
   fiber::state fiber;           // saved context while not running
   stack stk;                    // empty until first run

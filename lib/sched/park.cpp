@@ -7,6 +7,7 @@
 
 #include <atomic>
 
+#include "base/cycle_clock.hpp"
 #include "debug/fatal.hpp"
 #include "sched/dump.hpp"
 #include "sched/goroutine.hpp"
@@ -27,7 +28,7 @@ long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val) noexcept
 }
 
 // this_thread_task: never inlined, for the reason current_worker() is not.
-__attribute__((noinline, noipa)) thread_task* this_thread_task() noexcept {
+CSP_TLS_ACCESSOR thread_task* this_thread_task() noexcept {
   thread_task* t = &tls_thread_task;
   if (__builtin_expect(the_main_thread_task.load(std::memory_order_relaxed) == nullptr, 0) &&
       ::getpid() == static_cast<pid_t>(::syscall(SYS_gettid)))
@@ -36,12 +37,19 @@ __attribute__((noinline, noipa)) thread_task* this_thread_task() noexcept {
 }
 
 void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
+  // After main returned the workers run no goroutine (scheduler::exiting),
+  // so a thread blocking now (a static destructor, an atexit handler) would
+  // most likely hang the exit: say so instead (docs/errors.md).
+  if (scheduler::started() && scheduler::instance().exiting.load(std::memory_order_relaxed))
+    fatal_user("blocking csp operation after main returned (in a static destructor or an "
+               "exit handler): goroutines no longer run, so nothing would wake it");
   thread_task* t = this_thread_task();
   t->reason.store(why, std::memory_order_relaxed);
-  t->since.store(coarse_now_ns(), std::memory_order_relaxed);
+  t->since.store(cycle_clock::now(), std::memory_order_relaxed);
   t->woken.store(0, std::memory_order_relaxed);  // no waker can run before unlock()
   // Counted before unlock(): from the moment a waker can see us, the
   // deadlock detector must see us too (ready() takes us off again).
+  thread_parks.fetch_add(1, std::memory_order_seq_cst);  // before parked_threads: see check_deadlock
   parked_threads.fetch_add(1, std::memory_order_seq_cst);
   if (unlock != nullptr) unlock(arg);
   check_deadlock();
@@ -92,7 +100,7 @@ void park(wait_reason why, void (*unlock)(void*), void* arg) {
     return;
   }
   g->reason.store(why, std::memory_order_relaxed);
-  g->since.store(coarse_now_ns(), std::memory_order_relaxed);
+  g->since.store(cycle_clock::now(), std::memory_order_relaxed);
   g->state.store(gstate::waiting, std::memory_order_relaxed);
   switch_away(post_switch{post_switch::action::park, unlock, arg});
   g->reason.store(wait_reason::none, std::memory_order_relaxed);

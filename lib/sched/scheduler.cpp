@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "base/cpu_relax.hpp"
+#include "base/cycle_clock.hpp"
 #include "debug/fatal.hpp"
 #include "fiber/stack_guard.hpp"
 #include "time/timer_heap.hpp"
@@ -29,6 +30,7 @@ namespace csp::detail {
 
 std::atomic<std::int64_t> pending_wakers{0};
 std::atomic<std::int64_t> parked_threads{0};
+std::atomic<std::uint64_t> thread_parks{0};
 
 namespace {
 
@@ -135,9 +137,9 @@ void parker::notify() noexcept {
 
 // ---- thread-locals -------------------------------------------------------
 
-__attribute__((noinline, noipa)) worker* current_worker() noexcept { return tls_worker; }
+CSP_TLS_ACCESSOR worker* current_worker() noexcept { return tls_worker; }
 
-__attribute__((noinline, noipa)) goroutine* current_goroutine() noexcept {
+CSP_TLS_ACCESSOR goroutine* current_goroutine() noexcept {
   worker* w = tls_worker;
   return w ? w->current : nullptr;
 }
@@ -612,9 +614,18 @@ void scheduler::prepare_stack(worker* w, goroutine* g) {
   fiber::init_fiber(g->fiber, g->stk.bottom, g->stk.size, goroutine_entry);
 }
 
+// start_running marks g as running on w, stamped with the cycle clock (one
+// rdtsc; base/cycle_clock.hpp) so a dump can name a goroutine that keeps
+// its worker without yielding.
+inline void start_running(worker* w, goroutine* g) noexcept {
+  g->since.store(cycle_clock::now(), std::memory_order_relaxed);
+  g->running_on.store(w->index, std::memory_order_relaxed);
+  g->state.store(gstate::running, std::memory_order_relaxed);
+}
+
 void scheduler::execute(worker* w, goroutine* g) {
   w->current = g;
-  g->state.store(gstate::running, std::memory_order_relaxed);
+  start_running(w, g);
   if (!g->stk) prepare_stack(w, g);
   fiber::transfer t = fiber::switch_to(w->g0, g->fiber, w);
   // Whoever comes back is not necessarily g: g may have handed the worker
@@ -706,7 +717,7 @@ void switch_away(post_switch what) noexcept {
   if (goroutine* next = s.next_for_handoff(w)) {
     w->handoff_from = g;
     w->current = next;
-    next->state.store(gstate::running, std::memory_order_relaxed);
+    start_running(w, next);
     fiber::transfer t;
     if (!next->stk) {
       // A fiber that never ran cannot take an ontop call (its first frame

@@ -251,6 +251,14 @@ class scheduler {
 // and a cached TLS address would name the old thread's slot.
 worker* current_worker() noexcept;
 goroutine* current_goroutine() noexcept;
+// CSP_TLS_ACCESSOR marks such accessors: not inlined, and opaque to the
+// caller's interprocedural analysis (GCC's noipa; clang has no noipa but
+// skips optnone functions when it infers attributes).
+#if defined(__clang__)
+#define CSP_TLS_ACCESSOR __attribute__((noinline, optnone))
+#else
+#define CSP_TLS_ACCESSOR __attribute__((noinline, noipa))
+#endif
 
 // goroutine_entry is every goroutine's first frame (sched/scheduler.cpp);
 // run_goroutine_body runs its closure and turns an escaping exception into
@@ -272,6 +280,10 @@ extern std::atomic<std::int64_t> pending_wakers;
 
 // parked_threads counts plain threads blocked in park() and not yet readied.
 extern std::atomic<std::int64_t> parked_threads;
+// thread_parks counts every park() of a plain thread, ever: the deadlock
+// check reads it around its other reads to know that no thread parked
+// meanwhile (parked_threads alone can come back to the same value).
+extern std::atomic<std::uint64_t> thread_parks;
 
 // check_deadlock reports "all goroutines are asleep" and exits if nothing
 // can run any more; otherwise returns. Called by the last worker to go idle

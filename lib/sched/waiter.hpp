@@ -54,23 +54,45 @@ struct waiter {
 // unlink its stale entries in O(1). Guarded by its owner's lock.
 class waitq {
  public:
-  bool empty() const noexcept { return head_ == nullptr; }
-  waiter* front() const noexcept { return head_; }
+  waitq() = default;
+  // Copying takes over the links (the semaphore table moves a key's queue
+  // between heads); both sides are under the owner's lock.
+  waitq(const waitq& o) noexcept : head_(o.front()), tail_(o.tail_) {}
+  waitq& operator=(const waitq& o) noexcept {
+    set_head(o.front());
+    tail_ = o.tail_;
+    return *this;
+  }
+
+  bool empty() const noexcept { return head_.load(std::memory_order_relaxed) == nullptr; }
+  waiter* front() const noexcept { return head_.load(std::memory_order_relaxed); }
+
+  // maybe_nonempty may be called without the owner's lock: a hint for
+  // lock-free fast paths (select's first pass), stale by nature. A stale
+  // "empty" only sends the caller to the locked path; a stale "non-empty"
+  // (or a queued waiter whose select was won elsewhere) costs a lock.
+  // relaxed: readers re-check under the lock before acting.
+  bool maybe_nonempty() const noexcept { return head_.load(std::memory_order_relaxed) != nullptr; }
+  // The same, ordered before the caller's later loads (acquire).
+  bool maybe_nonempty_acquire() const noexcept {
+    return head_.load(std::memory_order_acquire) != nullptr;
+  }
 
   void push_back(waiter* w) noexcept {
     w->queued = true;
     w->next = nullptr;
     w->prev = tail_;
-    if (tail_) tail_->next = w; else head_ = w;
+    if (tail_) tail_->next = w; else set_head(w);
     tail_ = w;
   }
 
   void push_front(waiter* w) noexcept {
+    waiter* head = front();
     w->queued = true;
     w->prev = nullptr;
-    w->next = head_;
-    if (head_) head_->prev = w; else tail_ = w;
-    head_ = w;
+    w->next = head;
+    if (head) head->prev = w; else tail_ = w;
+    set_head(w);
   }
 
   // remove unlinks w if it is still queued (a waker's dequeue() may have
@@ -78,7 +100,7 @@ class waitq {
   void remove(waiter* w) noexcept {
     if (!w->queued) return;
     w->queued = false;
-    if (w->prev) w->prev->next = w->next; else head_ = w->next;
+    if (w->prev) w->prev->next = w->next; else set_head(w->next);
     if (w->next) w->next->prev = w->prev; else tail_ = w->prev;
     w->next = w->prev = nullptr;
   }
@@ -86,7 +108,7 @@ class waitq {
   // dequeue unlinks and returns the first waiter the caller could claim, or
   // null. Stale select waiters met on the way are unlinked and skipped.
   waiter* dequeue() noexcept {
-    while (waiter* w = head_) {
+    while (waiter* w = front()) {
       remove(w);
       if (w->claim()) return w;
     }
@@ -94,7 +116,11 @@ class waitq {
   }
 
  private:
-  waiter* head_ = nullptr;
+  void set_head(waiter* w) noexcept { head_.store(w, std::memory_order_relaxed); }
+
+  // head_ is written only under the owner's lock; atomic so that
+  // maybe_nonempty() may read it without the lock (plain moves on x86).
+  std::atomic<waiter*> head_{nullptr};
   waiter* tail_ = nullptr;
 };
 

@@ -7,7 +7,8 @@
 #pragma once
 
 #include <cstddef>
-#include <source_location>
+
+#include "csp/detail/source_location.hpp"
 
 namespace csp::detail {
 
@@ -22,7 +23,7 @@ using closure_fn = void (*)(void* closure);
 // The goroutine is not yet visible to anyone: construct the closure there,
 // then call start_goroutine(), or discard_goroutine() if construction threw.
 goroutine* new_goroutine(std::size_t size, std::size_t align, void** storage,
-                         const std::source_location& created_at);
+                         const csp::detail::source_location& created_at);
 
 // start_goroutine makes g runnable. Any thread.
 void start_goroutine(goroutine* g, closure_fn run) noexcept;
