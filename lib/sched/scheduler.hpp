@@ -139,6 +139,7 @@ struct alignas(64) worker {
   bool in_idle_list = false;
   bool woken_spinning = false;   // the waker counted us in n_spinning_
   bool retired = false;          // index >= gomaxprocs: parked until raised
+  bool in_netpoll = false;       // the timer sleeper, waiting in the netpoller, not on `sleep`
 
   std::uint64_t rand_state = 0;  // owner only, fastrand
 
@@ -187,6 +188,20 @@ class scheduler {
   // `when`: wakes the timer sleeper if it sleeps past `when`, or an idle
   // worker if there is no sleeper. Any thread, no lock held.
   void timer_armed(std::int64_t when) noexcept;
+  // poke_sleeper wakes the timer sleeper (or, with none, an idle worker) so
+  // that it re-decides how to sleep: netpoll calls it once the poller
+  // exists. Any thread, no lock held.
+  void poke_sleeper() noexcept;
+  // ensure_poller pokes the sleeper role awake unless a worker holds it in
+  // the netpoller: a task about to wait for I/O calls it, so that an idle
+  // worker asleep on its futex starts polling. One seq_cst load when a
+  // poller is there. Any thread.
+  void ensure_poller() noexcept;
+
+  // add_runtime_threads counts threads the runtime started outside the
+  // scheduler (runtime::blocking's helpers), which the deadlock detector
+  // must not take for user threads that could still act.
+  void add_runtime_threads(int n) noexcept { runtime_threads_.fetch_add(n, std::memory_order_acq_rel); }
 
   // exiting is set when main returns (on_exit): workers stop picking up
   // goroutines so static destructors do not race with them.
@@ -203,6 +218,7 @@ class scheduler {
   goroutine* try_steal(worker* w, bool take_run_next);
   void execute(worker* w, goroutine* g);
   void wake_one() noexcept;
+  static void wake_worker(worker* w, bool in_netpoll) noexcept;
   void stop_spinning(worker* w) noexcept;
   void go_idle(worker* w);  // sleeps unless work appears on the way
   bool check_timers(bool full) noexcept;  // runs due timers; true if any ran
@@ -235,6 +251,9 @@ class scheduler {
   // with no sleeper. Written under sched_mu_, read without it; seq_cst
   // (the Dekker pair with timer_next_deadline, above).
   std::atomic<std::int64_t> sleeper_deadline_{INT64_MAX};
+  // poller_present_: the timer sleeper waits in the netpoller. Written
+  // under sched_mu_, read without it (seq_cst; see ensure_poller).
+  std::atomic<bool> poller_present_{false};
 
   // Global run queue: an intrusive FIFO (goroutine::sched_next).
   spin_mutex global_mu_;
