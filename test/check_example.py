@@ -33,9 +33,18 @@ def expect_prime_sieve(args):
     return [str(p) for p in first_primes(n)]
 
 
+def expect_echo(args):
+    clients = int(args[0]) if args else 3
+    lines = ["client %d: echoed: hello from client %d, line %d" % (c, c, l)
+             for c in range(1, clients + 1) for l in range(1, 4)]
+    lines.append("%d clients, %d lines echoed" % (clients, clients * 3))
+    return lines
+
+
 EXPECTED = {
     "worker_pool": expect_worker_pool,
     "prime_sieve": expect_prime_sieve,
+    "echo": expect_echo,
 }
 
 
