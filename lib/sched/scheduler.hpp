@@ -5,7 +5,7 @@
 // A worker is an OS thread with a local run queue (run_queue.hpp) and a
 // run_next slot: Go's M and P fused, because csp has no system calls that
 // hand off a P (blocking calls go to runtime::blocking's helper threads
-// instead). gomaxprocs workers run goroutines; each runs a scheduler loop on
+// instead, lib/sched/blocking.cpp; sockets to the netpoller). gomaxprocs workers run goroutines; each runs a scheduler loop on
 // its thread's own stack (g0) and switches into goroutines with
 // fiber::switch_to. A goroutine switches back to g0 to park, yield or exit;
 // g0 then finishes what the goroutine could not do on its own stack
@@ -60,6 +60,24 @@
 //     rule), and the last spinner to find work wakes another idle worker,
 //     which, finding nothing, goes idle and takes the free role. A worker
 //     that retires while timers are armed wakes one for the same reason.
+//   - With a netpoller (lib/netpoll/, once the first socket exists) the
+//     timer sleeper waits in epoll_pwait2 instead of its futex, with the
+//     earliest timer as the timeout: it is "the one idle worker that
+//     waits for the outside world", Go's blocking netpoll in findrunnable.
+//     worker::in_netpoll (under sched_mu_) tells a waker to write the
+//     poller's eventfd rather than the futex; the role is then not
+//     released by the waker (poke_sleeper) but by the poller when it
+//     leaves epoll, so two workers are never blocked in it at once (one
+//     could eat the other's wake-up). The poller readies what it found
+//     after leaving the idle list, into its own queues.
+//   - Busy workers poll epoll without blocking only while a task is in
+//     IO wait and nobody blocks in the poller: when out of work, and every
+//     61st schedule (rate limited). A task starting an I/O wait while no
+//     worker holds the role pokes one (ensure_poller). Rejected: a
+//     dedicated poller thread (every readiness would cross threads, and
+//     the deadlock detector would have to discount it); polling on every
+//     schedule (a syscall on the hot path); every idle worker in epoll (a
+//     herd per event, and EPOLLET delivers each edge to one of them only).
 //   - Rejected: a fixed tick (wakes an idle process 1000 times a second,
 //     and lateness is the tick); every idle worker sleeping with a timeout
 //     (a herd at each deadline); a dedicated timer thread (every fire
