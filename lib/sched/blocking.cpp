@@ -6,13 +6,16 @@
 // wait on a condition variable (no CPU) and stay: thread start-up would
 // cost more than their stacks' reserved address space.
 //
-// A call: the goroutine puts its job (on its own stack) on the queue under
-// mu_ and parks, releasing mu_ only once it is switched out (park.hpp), so
-// no helper can finish the job and ready it before it is parked. A helper
-// takes the job, runs it with no lock held, and readies the goroutine.
+// A call: the goroutine parks, and park's unlock step (on the worker's g0,
+// once the goroutine is switched out: park.hpp) queues its job, which
+// lives on the goroutine's stack; so no helper can finish the job and
+// ready the goroutine before it is parked. (Queuing first and parking with
+// mu_ held would release a std::mutex on g0, another fiber, which TSan
+// takes for another thread.) A helper takes the job, runs it with no lock
+// held, and readies the goroutine.
 //
 // Invariants (with mu_ held): idle_ helpers are waiting on cv_ or about to;
-// threads_ <= limit_; every queued job's task is parked or parking.
+// threads_ <= limit_; every queued job's task is parked.
 // Each call holds one count in pending_wakers from before it is queued
 // until after its task is readied: a goroutine waiting for a helper is not
 // deadlocked. The helpers count as runtime threads (never as user threads
@@ -27,6 +30,7 @@
 #include <thread>
 
 #include "csp/runtime.hpp"
+#include "debug/fatal.hpp"
 #include "sched/park.hpp"
 #include "sched/scheduler.hpp"
 
@@ -57,21 +61,37 @@ class blocking_pool {
   }
 
   void call(blocking_job* job) {
-    scheduler::instance();  // the helpers count as runtime threads: make sure it exists
+    // Counted before the park: a deadlock check must never see the
+    // goroutine parked without it.
     pending_wakers.fetch_add(1, std::memory_order_seq_cst);
-    mu_.lock();
-    queue_.push_back(job);
-    if (idle_ == 0 && threads_ < limit_) {
-      ++threads_;
-      scheduler::instance().add_runtime_threads(1);  // before it exists: see deadlock.cpp
-      std::thread([this] { helper(); }).detach();
-    } else {
-      cv_.notify_one();
-    }
-    park_unlock(wait_reason::syscall, mu_);
+    park(
+        wait_reason::syscall, [](void* j) { instance().enqueue(static_cast<blocking_job*>(j)); }, job);
   }
 
  private:
+  // enqueue queues job and finds it a helper. Runs on a worker's g0.
+  void enqueue(blocking_job* job) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(job);
+    if (idle_ == 0 && threads_ < limit_) {
+      ++threads_;
+      // Counted before it exists. Meanwhile the detector would take one
+      // user thread for the runtime's, but it does not get that far: this
+      // call's count in pending_wakers already keeps it quiet.
+      scheduler::instance().add_runtime_threads(1);
+      try {
+        std::thread([this] { helper(); }).detach();
+      } catch (...) {
+        --threads_;
+        scheduler::instance().add_runtime_threads(-1);
+        // With other helpers the job waits for one of them.
+        if (threads_ == 0) CSP_FATAL("runtime::blocking could not start a helper thread");
+      }
+    } else {
+      cv_.notify_one();
+    }
+  }
+
   void helper() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {

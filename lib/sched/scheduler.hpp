@@ -5,8 +5,9 @@
 // A worker is an OS thread with a local run queue (run_queue.hpp) and a
 // run_next slot: Go's M and P fused, because csp has no system calls that
 // hand off a P (blocking calls go to runtime::blocking's helper threads
-// instead, lib/sched/blocking.cpp; sockets to the netpoller). gomaxprocs workers run goroutines; each runs a scheduler loop on
-// its thread's own stack (g0) and switches into goroutines with
+// instead, lib/sched/blocking.cpp; sockets to the netpoller). gomaxprocs
+// workers run goroutines; each runs a scheduler loop on its thread's own
+// stack (g0) and switches into goroutines with
 // fiber::switch_to. A goroutine switches back to g0 to park, yield or exit;
 // g0 then finishes what the goroutine could not do on its own stack
 // (release the lock park() was given, queue the yielder, free the stack).
