@@ -4,6 +4,7 @@
 // call made directly in them is I/O from a plain thread.
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -497,7 +498,8 @@ TEST_CASE("net: accept returns EMFILE as an error value and keeps working") {
   rlimit old{};
   ::getrlimit(RLIMIT_NOFILE, &old);
   // A limit at the lowest free fd number: the next fd cannot be made.
-  int lowest_free = ::dup(0);
+  int lowest_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(lowest_free >= 0);
   ::close(lowest_free);
   rlimit low = old;
   low.rlim_cur = static_cast<rlim_t>(lowest_free);
