@@ -185,11 +185,15 @@ listen_result listen(std::string_view network, std::string_view address) {
   detail::sock_addr a = addrs.front();
   int s = new_socket(a.family(), err);
   if (s < 0 && a.family() == AF_INET6 && family == AF_UNSPEC) {
-    // No IPv6 here: an empty host for "tcp" falls back to IPv4's any.
-    err.clear();
+    // No IPv6 here: an empty host for "tcp" falls back to IPv4's any
+    // (resolve fails for a v6 literal, which keeps the first error).
     std::error_code e2;
-    a = detail::resolve(AF_INET, address, true, e2).front();
-    s = new_socket(AF_INET, err);
+    auto v4 = detail::resolve(AF_INET, address, true, e2);
+    if (!e2 && !v4.empty()) {
+      a = v4.front();
+      err.clear();
+      s = new_socket(AF_INET, err);
+    }
   }
   if (s < 0) return {{}, err};
   int one = 1;
