@@ -17,6 +17,10 @@
 //   context_switch  ns per goroutine switch: two goroutines take turns with
 //                   runtime::gosched(); meaningful at GOMAXPROCS=1, where
 //                   each gosched is one switch to the other goroutine.
+//   tcp_pingpong    ns per round trip of one byte over a loopback TCP
+//                   connection between two goroutines (net::, the
+//                   netpoller); tcp_pingpong_threads is the same with two
+//                   plain threads on blocking sockets, for reference.
 //   idle_cpu        CPU time (getrusage, all threads) the process uses while
 //                   the runtime's workers are started and have nothing to
 //                   run, over n seconds (default 10): an idle runtime must
@@ -32,7 +36,12 @@
 //     runtime::gosched() for 100 ms instead of sleeping: time::sleep is not
 //     implemented yet, and a sleeping thread would hold the only worker at
 //     GOMAXPROCS=1.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -437,6 +446,64 @@ void idle_cpu(double seconds) {
   report("idle_cpu", cpu_ms() - before, "ms_cpu");
 }
 
+// tcp_pingpong: see the header comment.
+void tcp_pingpong(std::int64_t n) {
+  auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+  if (err) fail("tcp_pingpong: listen");
+  sync::wait_group wg;
+  wg.add(1);
+  go([&, ln] {
+    auto [c, aerr] = ln.accept();
+    std::array<std::byte, 1> b{};
+    while (!aerr && !c.read(b).err && !c.write(b).err) {
+    }
+    c.close();
+    wg.done();
+  });
+  auto [c, derr] = net::dial("tcp", ln.addr());
+  if (derr) fail("tcp_pingpong: dial");
+  std::array<std::byte, 1> b{};
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (c.write(b).err || c.read(b).err) fail("tcp_pingpong: i/o");
+  }
+  report("tcp_pingpong", ns_per(start, n), "ns/roundtrip");
+  c.close();
+  wg.wait();
+  ln.close();
+
+  // The same with plain threads and blocking sockets.
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(&sa), len) != 0 || ::listen(lfd, 1) != 0 ||
+      ::getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
+    fail("tcp_pingpong_threads: listen");
+  int cfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (::connect(cfd, reinterpret_cast<sockaddr*>(&sa), len) != 0) fail("tcp_pingpong_threads: connect");
+  int sfd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+  int one = 1;
+  ::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::thread server([sfd] {
+    char x;
+    while (::read(sfd, &x, 1) == 1 && ::send(sfd, &x, 1, MSG_NOSIGNAL) == 1) {
+    }
+  });
+  char x = 0;
+  start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (::send(cfd, &x, 1, MSG_NOSIGNAL) != 1 || ::read(cfd, &x, 1) != 1) fail("tcp_pingpong_threads: i/o");
+  }
+  report("tcp_pingpong_threads", ns_per(start, n), "ns/roundtrip");
+  ::close(cfd);
+  server.join();
+  ::close(sfd);
+  ::close(lfd);
+}
+
 // ---------------------------------------------------------------------------
 
 struct workload {
@@ -461,6 +528,7 @@ const std::map<std::string, workload>& workloads() {
       {"wg_fanout", {10'000, wg_fanout}},                         // n = goroutines per round
       {"skynet", {1'000'000, skynet}},                            // n = leaves (a power of 10)
       {"context_switch", {5'000'000, context_switch}},            // n = yields per goroutine
+      {"tcp_pingpong", {100'000, tcp_pingpong}},                  // n = round trips
       {"idle_cpu", {10, nullptr}},                                // n = seconds (fractional ok)
   };
   return w;

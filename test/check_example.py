@@ -57,6 +57,14 @@ def expect_longest_string(args):
     ]
 
 
+def expect_echo(args):
+    clients = int(args[0]) if args else 3
+    lines = ["client %d: echoed: hello from client %d, line %d" % (c, c, l)
+             for c in range(1, clients + 1) for l in range(1, 4)]
+    lines.append("%d clients, %d lines echoed" % (clients, clients * 3))
+    return lines
+
+
 EXPECTED = {
     "channels": fixed(
         "unbuffered: got ping",
@@ -153,6 +161,7 @@ def check_goroutines(args, got):
 
 CHECKS = {
     "goroutines": check_goroutines,
+    "echo": expect_echo,
 }
 
 

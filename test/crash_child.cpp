@@ -1,13 +1,17 @@
 // crash_child.cpp — programs that end the way Go programs end: by panic,
 // deadlock, stack overflow, SIGQUIT, or main returning with goroutines still
 // running. process_test.cpp runs each mode and checks status and output.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -25,6 +29,25 @@ namespace {
 // block_forever parks the caller with no way to be woken.
 void block_forever(csp::detail::wait_reason why = csp::detail::wait_reason::chan_receive) {
   csp::detail::park(why, nullptr, nullptr);
+}
+
+// The listener a SIGALRM handler connects to (no_deadlock_io): the
+// connection must come from outside csp, neither a timer nor a thread,
+// either of which would keep the detector quiet on its own.
+sockaddr_in alarm_target{};
+
+void connect_on_alarm(int) {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);  // socket and connect are async-signal-safe
+  ::connect(s, reinterpret_cast<sockaddr*>(&alarm_target), sizeof alarm_target);
+}
+
+csp::net::listener listen_loopback() {
+  auto [ln, err] = csp::net::listen("tcp", "127.0.0.1:0");
+  if (err) {
+    std::fprintf(stderr, "listen: %s\n", err.message().c_str());
+    std::exit(100);
+  }
+  return ln;
 }
 
 int recurse(int depth) {
@@ -195,6 +218,55 @@ int main(int argc, char** argv) {
     csp::time::after_func(std::chrono::milliseconds(200), [done] { done.close(); });
     (void)done.recv();
     std::puts("timer fired");
+    return 0;
+  }
+  if (mode == "no_deadlock_io") {
+    // main waits on a channel, the only goroutine waits in accept, every
+    // worker is idle: without the IO-wait rule this is a "deadlock". A
+    // signal handler connects after 1 s; accept returns; main is woken.
+    auto ln = listen_loopback();
+    std::string addr = ln.addr();
+    alarm_target.sin_family = AF_INET;
+    alarm_target.sin_port = htons(static_cast<std::uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1))));
+    ::inet_pton(AF_INET, "127.0.0.1", &alarm_target.sin_addr);
+    auto accepted = csp::make_chan<>();
+    csp::go([ln, accepted] {
+      auto [c, err] = ln.accept();
+      if (!err) accepted.close();
+    });
+    ::signal(SIGALRM, connect_on_alarm);
+    ::alarm(1);
+    (void)accepted.recv();
+    std::puts("accepted");
+    return 0;
+  }
+  if (mode == "deadlock_with_listener") {
+    // An open listener nobody accepts on cannot wake anyone: still a deadlock.
+    auto ln = listen_loopback();
+    (void)csp::make_chan<int>().recv();
+    return 0;
+  }
+  if (mode == "no_deadlock_blocking") {
+    // A goroutine waits for runtime::blocking; main waits for it.
+    auto done = csp::make_chan<>();
+    csp::go([done] {
+      csp::runtime::blocking([] { std::this_thread::sleep_for(500ms); });
+      done.close();
+    });
+    (void)done.recv();
+    std::puts("blocking returned");
+    return 0;
+  }
+  if (mode == "deadlock_after_blocking") {
+    // runtime::blocking's idle helper threads are the runtime's own: they
+    // cannot act, so they must not hide the deadlock that follows.
+    auto done = csp::make_chan<>();
+    csp::go([done] {
+      csp::runtime::blocking([] {});
+      done.close();
+    });
+    (void)done.recv();
+    (void)csp::make_chan<int>().recv();
     return 0;
   }
   if (mode == "no_deadlock_other_thread") {

@@ -66,6 +66,32 @@ TEST_CASE("process: no deadlock report while a timer can still wake someone") {
   CHECK_FALSE(has(r.out, "deadlock"));
 }
 
+TEST_CASE("process: no deadlock report while a goroutine waits for I/O (accept), as in Go") {
+  auto r = run_child("no_deadlock_io");
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "accepted"));
+  CHECK_FALSE(has(r.out, "deadlock"));
+}
+
+TEST_CASE("process: an open listener nobody accepts on does not hide a deadlock") {
+  auto r = run_child("deadlock_with_listener");
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "fatal error: all goroutines are asleep - deadlock!"));
+}
+
+TEST_CASE("process: no deadlock report while a goroutine waits for runtime::blocking") {
+  auto r = run_child("no_deadlock_blocking");
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "blocking returned"));
+  CHECK_FALSE(has(r.out, "deadlock"));
+}
+
+TEST_CASE("process: runtime::blocking's idle helper threads do not hide a deadlock") {
+  auto r = run_child("deadlock_after_blocking");
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "fatal error: all goroutines are asleep - deadlock!"));
+}
+
 TEST_CASE("process: no deadlock report while another thread can still act") {
   auto r = run_child("no_deadlock_other_thread");
   CHECK(r.exit_status == 0);

@@ -16,3 +16,4 @@
 #include "csp/time.hpp"      // time::sleep, after, tick, timer, ticker, after_func
 #include "csp/context.hpp"   // context::background, with_cancel, with_timeout, with_deadline, with_value
 #include "csp/errgroup.hpp"  // errgroup::group, with_context
+#include "csp/net.hpp"       // net::listen, dial, dial_timeout, conn, listener

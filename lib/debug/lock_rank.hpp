@@ -6,6 +6,7 @@
 //
 //   rank  lock                               where
 //   ----  ---------------------------------  ------------------------------
+//    3    poll descriptor (poll_desc::mu)     lib/netpoll/netpoll.hpp
 //    5    timer heap                          lib/time/timer_heap.hpp
 //   10    channel lock (chan_core::mu)        lib/chan/chan_core.hpp
 //   10    sync semaphore table slot           lib/sync/semaphore.cpp
@@ -24,6 +25,10 @@
 // The scheduler lock is held while the deadlock detector walks the
 // registry. The stack pool is a leaf.
 //
+// A poll descriptor's lock is taken first: setting a deadline re-arms its
+// timer and closing readies its waiters with it held; a deadline's fire
+// runs with the heap lock released.
+//
 // None of these is held across a park: park() releases the one lock it is
 // given after the switch, on the next context's stack.
 #pragma once
@@ -31,6 +36,7 @@
 namespace csp::detail {
 
 enum class lock_rank : int {
+  poll_desc = 3,
   timers = 5,
   channel = 10,
   semaphore_slot = 10,

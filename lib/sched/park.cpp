@@ -82,6 +82,7 @@ const char* wait_reason_name(wait_reason why) noexcept {
     case wait_reason::wait_group_wait: return "sync.WaitGroup.Wait";
     case wait_reason::cond_wait: return "sync.Cond.Wait";
     case wait_reason::semacquire: return "semacquire";
+    case wait_reason::syscall: return "syscall";
   }
   return "unknown";
 }

@@ -47,6 +47,7 @@ enum class wait_reason : std::uint8_t {
   wait_group_wait,
   cond_wait,
   semacquire,
+  syscall,  // in runtime::blocking: a helper thread runs the call
 };
 
 // wait_reason_name returns Go's wording, e.g. "chan receive (nil chan)".

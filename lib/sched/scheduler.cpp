@@ -19,6 +19,7 @@
 #include "base/cycle_clock.hpp"
 #include "debug/fatal.hpp"
 #include "fiber/stack_guard.hpp"
+#include "netpoll/netpoll.hpp"
 #include "time/timer_heap.hpp"
 
 #if defined(CSP_ASAN)
@@ -196,7 +197,7 @@ int scheduler::set_procs(int n) {
   std::lock_guard<std::mutex> outer(procs_mu);
   int prev = nprocs_.load(std::memory_order_relaxed);
   n = std::min(n, max_workers);
-  std::vector<worker*> to_wake;
+  std::vector<std::pair<worker*, bool>> to_wake;  // with in_netpoll
   {
     std::lock_guard<spin_mutex> lock(sched_mu_);
     nprocs_.store(n, std::memory_order_seq_cst);
@@ -207,17 +208,17 @@ int scheduler::set_procs(int n) {
         w->retired = false;
         --n_retired_;
         n_retired_atomic_.store(n_retired_, std::memory_order_seq_cst);
-        to_wake.push_back(w);
+        to_wake.emplace_back(w, w->in_netpoll);
       } else if (i >= n && w->in_idle_list) {
         // Wake it so it notices and retires.
         idle_.erase(std::find(idle_.begin(), idle_.end(), w));
         w->in_idle_list = false;
         n_idle_.fetch_sub(1, std::memory_order_seq_cst);
-        to_wake.push_back(w);
+        to_wake.emplace_back(w, w->in_netpoll);
       }
     }
   }
-  for (worker* w : to_wake) w->sleep.notify();
+  for (auto [w, polling] : to_wake) wake_worker(w, polling);
   for (int i = nstarted_.load(std::memory_order_relaxed); i < n; ++i) start_worker(i);
   return prev == 0 ? n : prev;
 }
@@ -285,10 +286,12 @@ void scheduler::wake_one() noexcept {
   // readers see a spinner and do not wake a second one.
   if (!n_spinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
   worker* w = nullptr;
+  bool polling = false;
   {
     std::lock_guard<spin_mutex> lock(sched_mu_);
     if (!idle_.empty()) {
       w = idle_.back();  // LIFO: the most recently idle worker has the warmest cache
+      polling = w->in_netpoll;
       idle_.pop_back();
       w->in_idle_list = false;
       w->woken_spinning = true;
@@ -299,7 +302,16 @@ void scheduler::wake_one() noexcept {
     n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
     return;
   }
-  w->sleep.notify();
+  wake_worker(w, polling);
+}
+
+// wake_worker wakes an idle worker where it sleeps: the timer sleeper may
+// be waiting in the netpoller rather than on its futex. in_netpoll was read
+// under sched_mu_; if the worker has left the poller since, the break makes
+// its next poll return at once (a spurious wake-up, which go_idle handles).
+void scheduler::wake_worker(worker* w, bool in_netpoll) noexcept {
+  if (in_netpoll) backend_break();
+  else w->sleep.notify();
 }
 
 // ---- the worker loop ----------------------------------------------------------
@@ -386,6 +398,9 @@ goroutine* scheduler::find_runnable(worker* w) {
       continue;
     }
     check_timers(/*full=*/false);
+    // Every 61st schedule, as the global queue check: I/O that became ready
+    // while every worker was busy (no idle worker is in the poller).
+    if (w->schedtick % 61 == 60) netpoll_poll_busy(/*rate_limited=*/true);
     if (goroutine* g = try_local(w)) {
       stop_spinning(w);
       return g;
@@ -394,6 +409,8 @@ goroutine* scheduler::find_runnable(worker* w) {
       stop_spinning(w);
       return g;
     }
+    // Out of work: look for ready I/O before stealing (Go's findrunnable).
+    if (netpoll_poll_busy(/*rate_limited=*/false)) continue;
     // Spin: steal from the others for a while before sleeping. run_next is
     // left to its owner (it is about to run it) until the last round: then
     // the owner has held it for the whole spin, so it is busy with a long
@@ -469,19 +486,36 @@ void scheduler::timer_armed(std::int64_t when) noexcept {
   // this load, so a sleeper that published a later deadline after this
   // load re-reads ours.
   if (when >= sleeper_deadline_.load(std::memory_order_seq_cst)) return;
+  poke_sleeper();
+}
+
+void scheduler::ensure_poller() noexcept {
+  // seq_cst; pairs with the store in go_idle (see there).
+  if (poller_present_.load(std::memory_order_seq_cst)) return;
+  poke_sleeper();
+}
+
+void scheduler::poke_sleeper() noexcept {
   worker* s = nullptr;
+  bool polling = false;
   {
     std::lock_guard<spin_mutex> lock(sched_mu_);
     if (timer_sleeper_ != nullptr) {
+      s = timer_sleeper_;
+      polling = s->in_netpoll;
       // Take it out of the role now, so that a second earlier timer does
       // not wake it twice; it leaves the idle list itself when it wakes.
-      s = timer_sleeper_;
-      timer_sleeper_ = nullptr;
+      // Except from the poller: the role is also "the one worker in the
+      // netpoller", and a second idle worker taking it while this one has
+      // not yet left the backend could eat the break meant for it and
+      // leave two workers blocked there. A repeated break costs nothing
+      // (backend_break coalesces).
+      if (!polling) timer_sleeper_ = nullptr;
       sleeper_deadline_.store(never, std::memory_order_seq_cst);
     }
   }
   if (s != nullptr) {
-    s->sleep.notify();
+    wake_worker(s, polling);
     return;
   }
   // No sleeper: every idle worker (if any) sleeps without a timeout. Wake
@@ -530,6 +564,13 @@ void scheduler::go_idle(worker* w) {
     if (w->in_idle_list && timer_sleeper_ == nullptr) {
       timer_sleeper_ = w;
       sleeper = true;
+      // With a netpoller the sleeper waits in it: I/O readiness, a timer
+      // and a waker's backend_break all end that wait.
+      w->in_netpoll = netpoll_inited();
+      // seq_cst; pairs with ensure_poller(): a task that starts waiting
+      // for I/O after this sees a poller; one before it, we see in the
+      // backend (its fd's events are queued there).
+      if (w->in_netpoll) poller_present_.store(true, std::memory_order_seq_cst);
       // seq_cst: the sleeper's half of the Dekker pair; see timer_armed().
       sleeper_deadline_.store(timer_next_deadline.load(std::memory_order_seq_cst),
                               std::memory_order_seq_cst);
@@ -544,13 +585,18 @@ void scheduler::go_idle(worker* w) {
     if (timer_sleeper_ == w) sleeper_deadline_.store(deadline, std::memory_order_seq_cst);
   }
 
-  if (deadline == never) {
+  ready_list polled;
+  if (w->in_netpoll) {  // only this worker writes it, so reading it unlocked here is safe
+    netpoll_block(deadline, polled);
+  } else if (deadline == never) {
     w->sleep.wait();
   } else if (deadline > mono_ns()) {
     w->sleep.wait_until(deadline);
   }  // else a timer is already due: do not sleep at all.
 
-  std::lock_guard<spin_mutex> lock(sched_mu_);
+  std::unique_lock<spin_mutex> lock(sched_mu_);
+  if (w->in_netpoll) poller_present_.store(false, std::memory_order_seq_cst);
+  w->in_netpoll = false;
   if (timer_sleeper_ == w) {
     timer_sleeper_ = nullptr;
     sleeper_deadline_.store(never, std::memory_order_seq_cst);
@@ -563,6 +609,10 @@ void scheduler::go_idle(worker* w) {
     // the idle list; do it ourselves and look for work (and timers) again.
     leave_idle_list(w);
   }
+  lock.unlock();
+  // Off the idle list first: ready() may wake an idle worker, which must
+  // not be us. The tasks go to our own queue; we run them next.
+  polled.ready_all();
 }
 
 void scheduler::retire(worker* w) {
@@ -597,7 +647,9 @@ void scheduler::retire(worker* w) {
     check_deadlock();
   // We may have been the timer sleeper (set_procs woke us): hand the role
   // on, or armed timers could wait for a worker that never comes.
-  if (timer_next_deadline.load(std::memory_order_seq_cst) != never) wake_one();
+  // Likewise the poller's role, once there is a netpoller.
+  if (timer_next_deadline.load(std::memory_order_seq_cst) != never || netpoll_inited())
+    wake_one();
   w->sleep.wait();
 }
 

@@ -5,8 +5,9 @@
 // A worker is an OS thread with a local run queue (run_queue.hpp) and a
 // run_next slot: Go's M and P fused, because csp has no system calls that
 // hand off a P (blocking calls go to runtime::blocking's helper threads
-// instead). gomaxprocs workers run goroutines; each runs a scheduler loop on
-// its thread's own stack (g0) and switches into goroutines with
+// instead, lib/sched/blocking.cpp; sockets to the netpoller). gomaxprocs
+// workers run goroutines; each runs a scheduler loop on its thread's own
+// stack (g0) and switches into goroutines with
 // fiber::switch_to. A goroutine switches back to g0 to park, yield or exit;
 // g0 then finishes what the goroutine could not do on its own stack
 // (release the lock park() was given, queue the yielder, free the stack).
@@ -60,6 +61,24 @@
 //     rule), and the last spinner to find work wakes another idle worker,
 //     which, finding nothing, goes idle and takes the free role. A worker
 //     that retires while timers are armed wakes one for the same reason.
+//   - With a netpoller (lib/netpoll/, once the first socket exists) the
+//     timer sleeper waits in epoll_pwait2 instead of its futex, with the
+//     earliest timer as the timeout: it is "the one idle worker that
+//     waits for the outside world", Go's blocking netpoll in findrunnable.
+//     worker::in_netpoll (under sched_mu_) tells a waker to write the
+//     poller's eventfd rather than the futex; the role is then not
+//     released by the waker (poke_sleeper) but by the poller when it
+//     leaves epoll, so two workers are never blocked in it at once (one
+//     could eat the other's wake-up). The poller readies what it found
+//     after leaving the idle list, into its own queues.
+//   - Busy workers poll epoll without blocking only while a task is in
+//     IO wait and nobody blocks in the poller: when out of work, and every
+//     61st schedule (rate limited). A task starting an I/O wait while no
+//     worker holds the role pokes one (ensure_poller). Rejected: a
+//     dedicated poller thread (every readiness would cross threads, and
+//     the deadlock detector would have to discount it); polling on every
+//     schedule (a syscall on the hot path); every idle worker in epoll (a
+//     herd per event, and EPOLLET delivers each edge to one of them only).
 //   - Rejected: a fixed tick (wakes an idle process 1000 times a second,
 //     and lateness is the tick); every idle worker sleeping with a timeout
 //     (a herd at each deadline); a dedicated timer thread (every fire
@@ -139,6 +158,7 @@ struct alignas(64) worker {
   bool in_idle_list = false;
   bool woken_spinning = false;   // the waker counted us in n_spinning_
   bool retired = false;          // index >= gomaxprocs: parked until raised
+  bool in_netpoll = false;       // the timer sleeper, waiting in the netpoller, not on `sleep`
 
   std::uint64_t rand_state = 0;  // owner only, fastrand
 
@@ -187,6 +207,20 @@ class scheduler {
   // `when`: wakes the timer sleeper if it sleeps past `when`, or an idle
   // worker if there is no sleeper. Any thread, no lock held.
   void timer_armed(std::int64_t when) noexcept;
+  // poke_sleeper wakes the timer sleeper (or, with none, an idle worker) so
+  // that it re-decides how to sleep: netpoll calls it once the poller
+  // exists. Any thread, no lock held.
+  void poke_sleeper() noexcept;
+  // ensure_poller pokes the sleeper role awake unless a worker holds it in
+  // the netpoller: a task about to wait for I/O calls it, so that an idle
+  // worker asleep on its futex starts polling. One seq_cst load when a
+  // poller is there. Any thread.
+  void ensure_poller() noexcept;
+
+  // add_runtime_threads counts threads the runtime started outside the
+  // scheduler (runtime::blocking's helpers), which the deadlock detector
+  // must not take for user threads that could still act.
+  void add_runtime_threads(int n) noexcept { runtime_threads_.fetch_add(n, std::memory_order_acq_rel); }
 
   // exiting is set when main returns (on_exit): workers stop picking up
   // goroutines so static destructors do not race with them.
@@ -203,6 +237,7 @@ class scheduler {
   goroutine* try_steal(worker* w, bool take_run_next);
   void execute(worker* w, goroutine* g);
   void wake_one() noexcept;
+  static void wake_worker(worker* w, bool in_netpoll) noexcept;
   void stop_spinning(worker* w) noexcept;
   void go_idle(worker* w);  // sleeps unless work appears on the way
   bool check_timers(bool full) noexcept;  // runs due timers; true if any ran
@@ -235,6 +270,9 @@ class scheduler {
   // with no sleeper. Written under sched_mu_, read without it; seq_cst
   // (the Dekker pair with timer_next_deadline, above).
   std::atomic<std::int64_t> sleeper_deadline_{INT64_MAX};
+  // poller_present_: the timer sleeper waits in the netpoller. Written
+  // under sched_mu_, read without it (seq_cst; see ensure_poller).
+  std::atomic<bool> poller_present_{false};
 
   // Global run queue: an intrusive FIFO (goroutine::sched_next).
   spin_mutex global_mu_;

@@ -133,6 +133,37 @@ void timer_arm(timer_node* t, std::int64_t when) noexcept {
   if (earliest) s.timer_armed(when);
 }
 
+void timer_rearm(timer_node* t, std::int64_t when, std::uint64_t seq) noexcept {
+  CSP_ASSERT(t->kind == timer_kind::callback);
+  scheduler& s = scheduler::instance();
+  timer_heap& h = timer_heap::instance();
+  bool earliest;
+  {
+    std::lock_guard<spin_mutex> lock(h.mu);
+    t->when = when;
+    t->seq = seq;
+    if (t->heap_index >= 0) {
+      h.fix(t);
+    } else {
+      pending_wakers.fetch_add(1, std::memory_order_seq_cst);  // as in timer_arm
+      h.push(t);
+    }
+    earliest = h.top() == t;
+  }
+  if (earliest) s.timer_armed(when);
+}
+
+bool timer_disarm(timer_node* t) noexcept {
+  timer_heap& h = timer_heap::instance();
+  {
+    std::lock_guard<spin_mutex> lock(h.mu);
+    if (t->heap_index < 0) return false;
+    h.remove(t);
+  }
+  pending_wakers.fetch_sub(1, std::memory_order_seq_cst);
+  return true;
+}
+
 bool run_due_timers(std::int64_t now) noexcept {
   timer_heap& h = timer_heap::instance();
   bool ran = false;
@@ -183,6 +214,14 @@ bool run_due_timers(std::int64_t now) noexcept {
           pending_wakers.fetch_sub(1, std::memory_order_seq_cst);
           timer_release(t);  // the heap's reference
         }
+        break;
+      }
+      case timer_kind::callback: {
+        h.remove(t);
+        std::uint64_t seq = t->seq;  // under mu: timer_rearm may re-arm t once we unlock
+        h.mu.unlock();
+        t->fire(t, seq);
+        pending_wakers.fetch_sub(1, std::memory_order_seq_cst);
         break;
       }
       case timer_kind::func: {

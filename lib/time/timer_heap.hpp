@@ -35,6 +35,8 @@
 //             guarantee that no value sent before Stop/Reset returns is
 //             received after.
 //   - func:   go(f) — f runs in its own goroutine, never on g0.
+//   - callback: fire(t, seq) with mu released (netpoll deadlines, which
+//             take a poll descriptor's lock: rank below the heap's).
 //
 // Lock order: timer_heap::mu → chan_core::mu → scheduler::sched_mu_ (a fire
 // sends, the send readies a receiver, ready may wake a worker). Nothing
@@ -63,6 +65,7 @@ enum class timer_kind : std::uint8_t {
   sleep,  // on the sleeping task's stack; not refcounted
   chan,   // time::timer / ticker / after / tick: sends on a cap-1 channel
   func,   // time::after_func: go(f)
+  callback,  // runtime-internal (netpoll deadlines): fire(t, seq) on g0; not refcounted
 };
 
 struct timer_node {
@@ -82,6 +85,14 @@ struct timer_node {
 
   task* t = nullptr;         // sleep kind: the parked task (immutable)
   std::function<void()> f;   // func kind: what to run (immutable)
+
+  // callback kind: fire(t, seq) runs on a worker's g0 with no lock held,
+  // after t left the heap; seq is the value given to timer_rearm for this
+  // arming (guarded by mu), so the owner can tell a stale fire from a live
+  // one. fire and arg are immutable; fire must not block.
+  void (*fire)(timer_node*, std::uint64_t seq) = nullptr;
+  void* arg = nullptr;
+  std::uint64_t seq = 0;
 };
 
 class timer_heap {
@@ -126,6 +137,13 @@ bool run_due_timers(std::int64_t now) noexcept;
 // timer_arm puts t (not armed) in the heap at `when` and wakes the timer
 // sleeper if t is the new earliest. Starts the runtime if needed.
 void timer_arm(timer_node* t, std::int64_t when) noexcept;
+
+// timer_rearm (callback kind) arms t at `when` with `seq`, moving it if it
+// is armed already; timer_disarm takes it out of the heap, true if it was
+// armed. A fire already taken out of the heap may still run after either:
+// fire() must check seq. Any thread.
+void timer_rearm(timer_node* t, std::int64_t when, std::uint64_t seq) noexcept;
+bool timer_disarm(timer_node* t) noexcept;
 
 void timer_retain(timer_node* t) noexcept;
 void timer_release(timer_node* t) noexcept;

@@ -1,0 +1,127 @@
+// blocking.cpp — runtime::blocking's helper threads (Go hands its P off
+// during a syscall; csp workers never enter a blocking call: it goes here).
+//
+// A bounded pool: at most CSP_BLOCKING_THREADS helpers (default 64),
+// started lazily, one more only when a call finds none idle. Idle helpers
+// wait on a condition variable (no CPU) and stay: thread start-up would
+// cost more than their stacks' reserved address space.
+//
+// A call: the goroutine parks, and park's unlock step (on the worker's g0,
+// once the goroutine is switched out: park.hpp) queues its job, which
+// lives on the goroutine's stack; so no helper can finish the job and
+// ready the goroutine before it is parked. (Queuing first and parking with
+// mu_ held would release a std::mutex on g0, another fiber, which TSan
+// takes for another thread.) A helper takes the job, runs it with no lock
+// held, and readies the goroutine.
+//
+// Invariants (with mu_ held): idle_ helpers are waiting on cv_ or about to;
+// threads_ <= limit_; every queued job's task is parked.
+// Each call holds one count in pending_wakers from before it is queued
+// until after its task is readied: a goroutine waiting for a helper is not
+// deadlocked. The helpers count as runtime threads (never as user threads
+// that could still act).
+//
+// Lock order: mu_ is a leaf (a std::mutex: helpers sleep on it), taken
+// with no runtime lock held.
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "csp/runtime.hpp"
+#include "debug/fatal.hpp"
+#include "sched/park.hpp"
+#include "sched/scheduler.hpp"
+
+namespace csp::detail {
+
+namespace {
+
+struct blocking_job {
+  void (*run)(void*) noexcept;
+  void* arg;
+  task* waiter;
+};
+
+int limit_from_env() {
+  if (const char* env = std::getenv("CSP_BLOCKING_THREADS")) {
+    char* end = nullptr;
+    long v = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v >= 1 && v <= 10000) return static_cast<int>(v);
+  }
+  return 64;  // Go's default limit is 10000 threads; 64 calls in flight is plenty for getaddrinfo and file I/O
+}
+
+class blocking_pool {
+ public:
+  static blocking_pool& instance() {
+    static blocking_pool* p = new blocking_pool();  // never destroyed: helpers outlive main
+    return *p;
+  }
+
+  void call(blocking_job* job) {
+    // Counted before the park: a deadlock check must never see the
+    // goroutine parked without it.
+    pending_wakers.fetch_add(1, std::memory_order_seq_cst);
+    park(
+        wait_reason::syscall, [](void* j) { instance().enqueue(static_cast<blocking_job*>(j)); }, job);
+  }
+
+ private:
+  // enqueue queues job and finds it a helper. Runs on a worker's g0.
+  void enqueue(blocking_job* job) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(job);
+    if (idle_ == 0 && threads_ < limit_) {
+      ++threads_;
+      // Counted before it exists. Meanwhile the detector would take one
+      // user thread for the runtime's, but it does not get that far: this
+      // call's count in pending_wakers already keeps it quiet.
+      scheduler::instance().add_runtime_threads(1);
+      try {
+        std::thread([this] { helper(); }).detach();
+      } catch (...) {
+        --threads_;
+        scheduler::instance().add_runtime_threads(-1);
+        // With other helpers the job waits for one of them.
+        if (threads_ == 0) CSP_FATAL("runtime::blocking could not start a helper thread");
+      }
+    } else {
+      cv_.notify_one();
+    }
+  }
+
+  void helper() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      ++idle_;
+      cv_.wait(lock, [&] { return !queue_.empty(); });
+      --idle_;
+      blocking_job* job = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      task* t = job->waiter;  // the job is on t's stack: gone once t runs
+      job->run(job->arg);
+      ready(t);
+      pending_wakers.fetch_sub(1, std::memory_order_seq_cst);
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<blocking_job*> queue_;  // guarded by mu_
+  int idle_ = 0;                     // guarded by mu_
+  int threads_ = 0;                  // guarded by mu_
+  const int limit_ = limit_from_env();
+};
+
+}  // namespace
+
+void blocking_call(void (*run)(void*) noexcept, void* arg) {
+  blocking_job job{run, arg, current_task()};
+  blocking_pool::instance().call(&job);
+}
+
+}  // namespace csp::detail
