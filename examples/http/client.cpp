@@ -30,12 +30,24 @@ bool split_url(std::string_view url, url_parts& out) {
   std::string_view host = field(UF_HOST);
   std::string_view port = field(UF_PORT);
   // An IPv6 literal comes without its brackets; dialing needs them back.
+  // (Built with append: g++ 12 warns falsely on "[" + std::string.)
   bool v6 = host.find(':') != std::string_view::npos;
-  out.host = v6 ? "[" + std::string(host) + "]" : std::string(host);
-  out.host_port = out.host + ":" + std::string(port.empty() ? "80" : port);
-  if (!port.empty()) out.host += ":" + std::string(port);
-  out.target = field(UF_PATH).empty() ? "/" : std::string(field(UF_PATH));
-  if (std::string_view q = field(UF_QUERY); !q.empty()) out.target += "?" + std::string(q);
+  out.host.clear();
+  if (v6) out.host += '[';
+  out.host += host;
+  if (v6) out.host += ']';
+  out.host_port = out.host;
+  out.host_port += ':';
+  out.host_port += port.empty() ? std::string_view("80") : port;
+  if (!port.empty()) {
+    out.host += ':';
+    out.host += port;
+  }
+  out.target = field(UF_PATH).empty() ? std::string_view("/") : field(UF_PATH);
+  if (std::string_view q = field(UF_QUERY); !q.empty()) {
+    out.target += '?';
+    out.target += q;
+  }
   return true;
 }
 
