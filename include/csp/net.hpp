@@ -169,8 +169,9 @@ listen_result listen(std::string_view network, std::string_view address);
 // "localhost:8080"), trying each resolved address in turn.
 dial_result dial(std::string_view network, std::string_view address);
 
-// dial_timeout is dial with a limit on the whole dial (resolution
-// included); errc::timeout when it passes.
+// dial_timeout is dial with a limit on the whole dial; errc::timeout when
+// it passes. (A name's getaddrinfo cannot be interrupted: the limit is
+// checked once it returns.)
 dial_result dial_timeout(std::string_view network, std::string_view address, std::chrono::nanoseconds timeout);
 
 // dial with a context: its deadline limits the dial (errc::timeout), its

@@ -96,6 +96,7 @@ void backend_wait(std::int64_t timeout_ns, ready_list& out) noexcept {
       wake_pending.store(false, std::memory_order_release);
       continue;
     }
+    (void)pd->published.load(std::memory_order_acquire);  // see poll_desc::published
     // As Go's netpoll: hang-up and error wake both directions, so the
     // syscall reports what happened.
     bool readable = (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;

@@ -52,6 +52,7 @@ int netpoll_register(int fd, poll_desc* pd) noexcept {
       scheduler::instance().poke_sleeper();
     }
   }
+  pd->published.store(1, std::memory_order_release);  // see poll_desc::published
   return backend_open(fd, pd);
 }
 

@@ -98,6 +98,11 @@ struct poll_desc {
   std::atomic<bool> closing{false};  // written under mu
   direction dirs[2];                 // [io_mode]
   poll_desc* next_free = nullptr;    // free list link; guarded by the pool's lock
+  // published: stored (release) before the fd is registered, loaded
+  // (acquire) by the poller before it touches a descriptor an event named.
+  // The kernel orders the registration before the event, but a race
+  // detector cannot see through epoll: this pair shows it the order.
+  std::atomic<std::uint32_t> published{0};
 };
 
 // ---- poll descriptors (poll_desc.cpp; any thread) ------------------------
