@@ -66,6 +66,7 @@ def expect_echo(args):
 
 
 EXPECTED = {
+    "echo": expect_echo,
     "channels": fixed(
         "unbuffered: got ping",
         "buffered: len 2 cap 2",
@@ -161,7 +162,6 @@ def check_goroutines(args, got):
 
 CHECKS = {
     "goroutines": check_goroutines,
-    "echo": expect_echo,
 }
 
 
