@@ -11,6 +11,7 @@
 //   10    sync semaphore table slot           lib/sync/semaphore.cpp
 //   30    scheduler lock (sched_mu_)          lib/sched/scheduler.hpp
 //   40    global run queue (global_mu_)       lib/sched/scheduler.hpp
+//   45    channel registry shard              lib/chan/leak.cpp
 //   50    goroutine registry shard            lib/sched/goroutine.cpp
 //   60    stack pool                          lib/fiber/stack_pool.hpp
 //
@@ -22,7 +23,10 @@
 // and a hand-off switch may take the next goroutine from the global queue
 // before the parked goroutine's channel lock is released (finish_handoff).
 // The scheduler lock is held while the deadlock detector walks the
-// registry. The stack pool is a leaf.
+// registry. The leak check holds every channel registry shard, then every
+// goroutine registry shard; chan_destroy takes a channel registry shard
+// holding nothing, or a channel lock (a buffered element that is itself a
+// channel handle). The stack pool is a leaf.
 //
 // None of these is held across a park: park() releases the one lock it is
 // given after the switch, on the next context's stack.
@@ -36,6 +40,7 @@ enum class lock_rank : int {
   semaphore_slot = 10,
   scheduler = 30,
   global_queue = 40,
+  chan_registry = 45,
   registry = 50,
   stack_pool = 60,
 };

@@ -11,6 +11,7 @@
 #include "sched/dump.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/scheduler.hpp"
+#include "sched/trace.hpp"
 
 namespace csp::detail {
 
@@ -37,9 +38,14 @@ __attribute__((noinline, noipa)) thread_task* this_thread_task() noexcept {
 
 void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
   thread_task* t = this_thread_task();
+  thread_stats.parks[static_cast<int>(why)].add();
+  if (__builtin_expect(trace_on, 0)) trace_thread_park(why);
   t->reason.store(why, std::memory_order_relaxed);
   t->since.store(coarse_now_ns(), std::memory_order_relaxed);
-  t->woken.store(0, std::memory_order_relaxed);  // no waker can run before unlock()
+  t->park_seq.fetch_add(1, std::memory_order_relaxed);
+  // release (the leak check's acquire of woken == 0 is not used: threads
+  // are never reported); no waker can run before unlock().
+  t->woken.store(0, std::memory_order_release);
   // Counted before unlock(): from the moment a waker can see us, the
   // deadlock detector must see us too (ready() takes us off again).
   parked_threads.fetch_add(1, std::memory_order_seq_cst);
@@ -48,6 +54,7 @@ void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
   // acquire; pairs with the release store in ready(): what the waker wrote
   // (the value it handed over) is visible once we see woken == 1.
   while (t->woken.load(std::memory_order_acquire) == 0) futex(&t->woken, FUTEX_WAIT_PRIVATE, 0);
+  if (__builtin_expect(trace_on, 0)) trace_thread_unpark(t);
   t->reason.store(wait_reason::none, std::memory_order_relaxed);
 }
 
@@ -86,24 +93,32 @@ task* current_task() noexcept {
 bool in_goroutine() noexcept { return current_goroutine() != nullptr; }
 
 void park(wait_reason why, void (*unlock)(void*), void* arg) {
-  goroutine* g = current_goroutine();
+  worker* w = current_worker();
+  goroutine* g = w ? w->current : nullptr;
   if (g == nullptr) {
     park_thread(why, unlock, arg);
     return;
   }
+  w->stats.parks[static_cast<int>(why)].add();
   g->reason.store(why, std::memory_order_relaxed);
   g->since.store(coarse_now_ns(), std::memory_order_relaxed);
-  g->state.store(gstate::waiting, std::memory_order_relaxed);
+  g->park_seq.store(g->park_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  g->park_sp.store(__builtin_frame_address(0), std::memory_order_relaxed);
+  // release; pairs with the acquire in the leak check (lib/chan/leak.cpp):
+  // seeing `waiting` it sees this park's reason, park_seq and wait_on.
+  g->state.store(gstate::waiting, std::memory_order_release);
   switch_away(post_switch{post_switch::action::park, unlock, arg});
   g->reason.store(wait_reason::none, std::memory_order_relaxed);
 }
 
 void ready(task* t) noexcept {
+  if (__builtin_expect(trace_on, 0)) trace_ready(t);
   if (t->kind_ == task::kind::goroutine) {
     scheduler::instance().ready(static_cast<goroutine*>(t));
     return;
   }
   auto* tt = static_cast<thread_task*>(t);
+  thread_stats.wakeups.add();
   parked_threads.fetch_sub(1, std::memory_order_seq_cst);
   // release; pairs with the acquire in park_thread(). After this store the
   // thread may return and exit; the futex call below only names the
