@@ -58,6 +58,20 @@ void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
   t->reason.store(wait_reason::none, std::memory_order_relaxed);
 }
 
+// stack_pointer: the caller's stack pointer, without forcing a frame pointer
+// (as __builtin_frame_address would) on the park path.
+inline const void* stack_pointer() noexcept {
+  const void* sp;
+#if defined(__x86_64__)
+  asm("mov %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+  asm("mov %0, sp" : "=r"(sp));
+#else
+  sp = __builtin_frame_address(0);
+#endif
+  return sp;
+}
+
 }  // namespace
 
 thread_task* main_thread_task() noexcept {
@@ -103,7 +117,7 @@ void park(wait_reason why, void (*unlock)(void*), void* arg) {
   g->reason.store(why, std::memory_order_relaxed);
   g->since.store(coarse_now_ns(), std::memory_order_relaxed);
   g->park_seq.store(g->park_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  g->park_sp.store(__builtin_frame_address(0), std::memory_order_relaxed);
+  g->park_sp.store(stack_pointer(), std::memory_order_relaxed);
   // release; pairs with the acquire in the leak check (lib/chan/leak.cpp):
   // seeing `waiting` it sees this park's reason, park_seq and wait_on.
   g->state.store(gstate::waiting, std::memory_order_release);

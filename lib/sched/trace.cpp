@@ -21,7 +21,7 @@
 
 namespace csp::detail {
 
-bool trace_on = false;
+__attribute__((visibility("hidden"))) bool trace_on = false;
 
 namespace {
 

@@ -37,7 +37,9 @@ struct goroutine;
 // trace_on: CSP_TRACE named a file that could be opened. Set once by
 // trace_start() in the scheduler's constructor, before any worker starts and
 // before any goroutine exists; never changed after (so plain reads).
-extern bool trace_on;
+// Hidden: the hooks' load is then one RIP-relative instruction, not a GOT
+// indirection.
+extern bool trace_on __attribute__((visibility("hidden")));
 
 // trace_start reads CSP_TRACE and, when set, opens the file. Once.
 void trace_start() noexcept;
