@@ -110,13 +110,13 @@ goroutine* new_goroutine(std::size_t size, std::size_t align, void** storage,
     g->closure = g->inline_closure;
   } else {
     g->closure = ::operator new(size, std::align_val_t(align));
-    g->closure_heap_align = align;
+    g->closure_heap_align = static_cast<std::uint32_t>(align);
   }
   // Zeroed, so that what the leak check reads in the closure (lib/chan/
   // leak.cpp) is what the closure put there, never an earlier allocation's
   // leftovers that happen to equal a channel's address.
   std::memset(g->closure, 0, size);
-  g->closure_size = size;
+  g->closure_size = static_cast<std::uint32_t>(size);
   *storage = g->closure;
   return g;
 }

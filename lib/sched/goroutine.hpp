@@ -35,19 +35,19 @@ struct task {
   // reason: why it is parked; relaxed: written by the task itself before
   // park, read only by goroutine dumps, which tolerate a stale value.
   std::atomic<wait_reason> reason{wait_reason::none};
+  // park_seq counts this task's parks; the leak check (lib/chan/leak.cpp)
+  // compares it before and after to know the task stayed parked. Written by
+  // the task itself before the release store that publishes the park
+  // (goroutine::state), read by the checker.
+  std::atomic<std::uint32_t> park_seq{0};
   // since: coarse monotonic ns when it last parked, for dumps (only
   // waiting states show a duration, as in Go; the hot ready/run paths
   // do not read the clock).
   std::atomic<std::int64_t> since{0};
-  // park_seq counts this task's parks; the leak check (lib/chan/leak.cpp)
-  // compares it before and after to know the task stayed parked. Written by
-  // the task itself before the release store that publishes the park
-  // (goroutine::state, or thread_task::woken's reset), read by the checker.
-  std::atomic<std::uint32_t> park_seq{0};
-  // wait_chans: the channels a task parked in a channel operation waits on,
-  // for the leak check: wait_on is a chan_core* when wait_n == -1, a
-  // `const scase*` of wait_n cases (a select) when wait_n >= 0. Set by the
-  // task itself before it parks (relaxed; published with park_seq).
+  // The channels a task parked in a channel operation waits on, for the
+  // leak check: wait_on is a chan_core* when wait_n == -1, a `const scase*`
+  // of wait_n cases (a select) when wait_n >= 0. Set by the task itself
+  // before it parks (relaxed; published with park_seq).
   std::atomic<const void*> wait_on{nullptr};
   std::atomic<std::int32_t> wait_n{0};
   // park_sp: a goroutine's stack pointer when it last parked (park()'s
@@ -66,14 +66,14 @@ struct goroutine final : task {
   std::uint64_t id = 0;
   std::source_location created_at;
   std::atomic<gstate> state{gstate::idle};
+  std::uint32_t closure_heap_align = 0;  // non-zero: closure is a heap block of this alignment
+  std::uint32_t closure_size = 0;        // bytes of the closure object, for the leak check's scan
 
   fiber::state fiber;           // saved context while not running
   stack stk;                    // empty until first run
 
   closure_fn run = nullptr;
   void* closure = nullptr;      // inline_closure or a heap block
-  std::size_t closure_heap_align = 0;  // non-zero: closure is a heap block of this alignment
-  std::size_t closure_size = 0;        // bytes of the closure object, for the leak check's scan
 
   goroutine* sched_next = nullptr;  // link in the global run queue; guarded by its lock
 
@@ -84,7 +84,8 @@ struct goroutine final : task {
 
   // Closures up to this size live here, so go() does not allocate twice.
   // 48 bytes hold a lambda capturing six pointers or channel handles; the
-  // control block then fits a 224-byte malloc class (see mem_parked).
+  // control block (240 bytes) then fits a 256-byte malloc chunk (see
+  // mem_parked; the leak check's and the trace's fields cost 32 of them).
   static constexpr std::size_t inline_closure_size = 48;
   alignas(std::max_align_t) unsigned char inline_closure[inline_closure_size];
 };
