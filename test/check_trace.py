@@ -44,7 +44,7 @@ def main():
         if not workers:
             fail("no goroutine run slice on a worker track (tracks: %s)" % names)
         for e in runs:
-            if not e["name"].startswith("g") or e["dur"] < 0 or "created_at" not in e["args"]:
+            if not e["name"].startswith("g") or ".cpp:" not in e["name"] or e["dur"] < 0 or "end" not in e["args"]:
                 fail("bad run slice: %s" % e)
         parks = [e for e in events if e.get("cat") == "park"]
         if not parks or not all(e["args"].get("reason") for e in parks):

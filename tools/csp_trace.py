@@ -70,7 +70,8 @@ class Trace:
             elif ph == "X" and cat == "run":
                 gid = args.get("goroutine", 0)
                 self.runs.append((tid, e["ts"], e["dur"], gid, e.get("name", ""), args))
-                self.sites.setdefault(gid, args.get("created_at", "?"))
+                # The full site is on the creation event; a run names file:line.
+                self.sites.setdefault(gid, args.get("created_at") or e.get("name", "?").partition(" ")[2])
             elif ph == "X" and cat == "blocked":
                 self.blocks.append((tid, e["ts"], e["dur"], args.get("reason", "?")))
             elif ph == "i" and cat == "park":

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdarg>
 #include <utility>
 
 #include <cstdio>
@@ -105,26 +104,66 @@ __attribute__((noinline)) trace_buffer* my_buffer() noexcept {
 }
 
 // ---- JSON ---------------------------------------------------------------------
+//
+// Written by hand rather than with printf: formatting is most of what
+// tracing costs (it runs for every event when a buffer is written out).
 
 struct out_line {
   char text[2048];
   int n = 0;
-  void add(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = std::vsnprintf(text + n, sizeof text - static_cast<std::size_t>(n), fmt, ap);
-    va_end(ap);
-    if (k > 0) n = std::min(n + k, static_cast<int>(sizeof text) - 1);
+  bool room(int k) const { return n + k < static_cast<int>(sizeof text); }
+  out_line& str(const char* s) {
+    while (*s && room(1)) text[n++] = *s++;
+    return *this;
   }
-  // add_escaped appends s as the inside of a JSON string.
-  void add_escaped(const char* s) {
-    for (; *s && n < static_cast<int>(sizeof text) - 8; ++s) {
-      unsigned char c = static_cast<unsigned char>(*s);
-      if (c == '"' || c == '\\') { text[n++] = '\\'; text[n++] = static_cast<char>(c); }
-      else if (c < 0x20) n += std::snprintf(text + n, 8, "\\u%04x", c);
-      else text[n++] = static_cast<char>(c);
+  out_line& u64(std::uint64_t v) {
+    char d[24];
+    int k = 0;
+    do {
+      d[k++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    while (k > 0 && room(1)) text[n++] = d[--k];
+    return *this;
+  }
+  // us writes a duration in ns as microseconds with three decimals.
+  out_line& us(std::int64_t ns) {
+    if (ns < 0) {
+      str("-");
+      ns = -ns;
     }
-    text[n] = '\0';
+    u64(static_cast<std::uint64_t>(ns) / 1000);
+    unsigned frac = static_cast<unsigned>(static_cast<std::uint64_t>(ns) % 1000);
+    if (room(4)) {
+      text[n++] = '.';
+      text[n++] = static_cast<char>('0' + frac / 100);
+      text[n++] = static_cast<char>('0' + frac / 10 % 10);
+      text[n++] = static_cast<char>('0' + frac % 10);
+    }
+    return *this;
+  }
+  // escaped appends s as the inside of a JSON string.
+  out_line& escaped(const char* s) {
+    static const char hex[] = "0123456789abcdef";
+    for (; *s && room(8); ++s) {
+      unsigned char c = static_cast<unsigned char>(*s);
+      if (c == '"' || c == '\\') {
+        text[n++] = '\\';
+        text[n++] = static_cast<char>(c);
+      } else if (c < 0x20) {
+        str("\\u00");
+        text[n++] = hex[c >> 4];
+        text[n++] = hex[c & 15];
+      } else {
+        text[n++] = static_cast<char>(c);
+      }
+    }
+    return *this;
+  }
+  // head starts an event: {"ph":"<ph>","pid":1,"tid":<tid>,"ts":<ts>
+  out_line& head(const char* ph, int tid, std::int64_t ts) {
+    return str("{\"ph\":\"").str(ph).str("\",\"pid\":1,\"tid\":").u64(static_cast<std::uint64_t>(tid))
+        .str(",\"ts\":").us(ts - t0);
   }
 };
 
@@ -133,8 +172,6 @@ const char* base_name(const char* path) {
   return slash ? slash + 1 : path;
 }
 
-double us(std::int64_t ns) { return static_cast<double>(ns - t0) / 1000.0; }
-
 // emit writes one event object. Caller holds file_mu.
 void emit(const out_line& l) {
   std::fputs(first_event ? "[\n" : ",\n", file);
@@ -142,99 +179,78 @@ void emit(const out_line& l) {
   std::fwrite(l.text, 1, static_cast<std::size_t>(l.n), file);
 }
 
-void emit_site(out_line& l, const std::source_location& loc) {
-  l.add("\"created_at\":\"");
-  l.add_escaped(loc.file_name());
-  l.add(":%u in ", static_cast<unsigned>(loc.line()));
-  l.add_escaped(loc.function_name());
-  l.add("\"");
+out_line& site(out_line& l, const std::source_location& loc) {
+  return l.str("\"created_at\":\"").escaped(loc.file_name()).str(":").u64(loc.line()).str(" in ")
+      .escaped(loc.function_name()).str("\"");
 }
 
-void emit_flow(char ph, int tid, std::int64_t ts, std::uint64_t id) {
+void emit_flow(const char* ph, int tid, std::int64_t ts, std::uint64_t id) {
   out_line l;
-  l.add("{\"ph\":\"%c\",%s\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"id\":%llu,\"name\":\"wake\",\"cat\":\"wake\"}",
-        ph, ph == 'f' ? "\"bp\":\"e\"," : "", tid, us(ts), static_cast<unsigned long long>(id));
-  emit(l);
+  l.head(ph, tid, ts);
+  if (ph[0] == 'f') l.str(",\"bp\":\"e\"");
+  emit(l.str(",\"id\":").u64(id).str(",\"name\":\"wake\",\"cat\":\"wake\"}"));
+}
+
+void emit_park(int tid, std::int64_t ts, std::uint64_t gid, wait_reason why) {
+  out_line l;
+  const char* reason = wait_reason_name(why);
+  l.head("i", tid, ts).str(",\"s\":\"t\",\"name\":\"park: ").str(reason);
+  emit(l.str("\",\"cat\":\"park\",\"args\":{\"goroutine\":").u64(gid).str(",\"reason\":\"").str(reason).str("\"}}"));
 }
 
 void write_event(const trace_buffer& b, const trace_event& e) {
   out_line l;
   switch (e.kind) {
     case ev_kind::go:
-      l.add("{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"name\":\"go g%llu\",\"cat\":\"go\","
-            "\"args\":{\"goroutine\":%llu,", b.tid, us(e.ts), static_cast<unsigned long long>(e.gid),
-            static_cast<unsigned long long>(e.gid));
-      emit_site(l, e.loc);
-      l.add("}}");
-      emit(l);
-      emit_flow('s', b.tid, e.ts, e.flow);
+      // The creation event carries the full site; run slices name only file:line.
+      l.head("i", b.tid, e.ts).str(",\"s\":\"t\",\"name\":\"go g").u64(e.gid);
+      l.str("\",\"cat\":\"go\",\"args\":{\"goroutine\":").u64(e.gid).str(",");
+      emit(site(l, e.loc).str("}}"));
+      emit_flow("s", b.tid, e.ts, e.flow);
       return;
     case ev_kind::ready:
-      l.add("{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"name\":\"ready %s%llu\",\"cat\":\"ready\","
-            "\"args\":{\"goroutine\":%llu,\"reason\":\"%s\"}}",
-            b.tid, us(e.ts), e.gid ? "g" : "thread ", static_cast<unsigned long long>(e.gid),
-            static_cast<unsigned long long>(e.gid), wait_reason_name(e.reason));
-      emit(l);
-      emit_flow('s', b.tid, e.ts, e.flow);
+      l.head("i", b.tid, e.ts).str(",\"s\":\"t\",\"name\":\"ready ");
+      if (e.gid != 0) l.str("g").u64(e.gid); else l.str("thread");
+      l.str("\",\"cat\":\"ready\",\"args\":{\"goroutine\":").u64(e.gid);
+      emit(l.str(",\"reason\":\"").str(wait_reason_name(e.reason)).str("\"}}"));
+      emit_flow("s", b.tid, e.ts, e.flow);
       return;
     case ev_kind::run: {
       const char* how = e.end == trace_run_end::park ? "park" : e.end == trace_run_end::yield ? "yield" : "exit";
-      l.add("{\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f,\"name\":\"g%llu %s:%u\",\"cat\":\"run\","
-            "\"args\":{\"goroutine\":%llu,",
-            b.tid, us(e.ts), static_cast<double>(e.ts2 - e.ts) / 1000.0, static_cast<unsigned long long>(e.gid),
-            base_name(e.loc.file_name()), static_cast<unsigned>(e.loc.line()),
-            static_cast<unsigned long long>(e.gid));
-      emit_site(l, e.loc);
-      l.add(",\"end\":\"%s\"", how);
-      if (e.end == trace_run_end::park) l.add(",\"reason\":\"%s\"", wait_reason_name(e.reason));
-      l.add("}}");
-      emit(l);
-      if (e.flow != 0) emit_flow('f', b.tid, e.ts, e.flow);
-      if (e.end == trace_run_end::park) {
-        out_line p;
-        p.add("{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"name\":\"park: %s\",\"cat\":\"park\","
-              "\"args\":{\"goroutine\":%llu,\"reason\":\"%s\"}}",
-              b.tid, us(e.ts2), wait_reason_name(e.reason), static_cast<unsigned long long>(e.gid),
-              wait_reason_name(e.reason));
-        emit(p);
-      }
+      l.head("X", b.tid, e.ts).str(",\"dur\":").us(e.ts2 - e.ts).str(",\"name\":\"g").u64(e.gid).str(" ");
+      l.escaped(base_name(e.loc.file_name())).str(":").u64(e.loc.line());
+      l.str("\",\"cat\":\"run\",\"args\":{\"goroutine\":").u64(e.gid).str(",\"end\":\"").str(how).str("\"");
+      if (e.end == trace_run_end::park) l.str(",\"reason\":\"").str(wait_reason_name(e.reason)).str("\"");
+      emit(l.str("}}"));
+      if (e.flow != 0) emit_flow("f", b.tid, e.ts, e.flow);
+      if (e.end == trace_run_end::park) emit_park(b.tid, e.ts2, e.gid, e.reason);
       return;
     }
     case ev_kind::thread_run:
-      l.add("{\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f,\"name\":\"%s\",\"cat\":\"thread\"}",
-            b.tid, us(e.ts), static_cast<double>(e.ts2 - e.ts) / 1000.0, b.is_main ? "main thread" : "thread");
-      emit(l);
+      l.head("X", b.tid, e.ts).str(",\"dur\":").us(e.ts2 - e.ts);
+      emit(l.str(",\"name\":\"").str(b.is_main ? "main thread" : "thread").str("\",\"cat\":\"thread\"}"));
       return;
     case ev_kind::thread_block:
-      l.add("{\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f,\"name\":\"blocked: %s\",\"cat\":\"blocked\","
-            "\"args\":{\"reason\":\"%s\"}}",
-            b.tid, us(e.ts), static_cast<double>(e.ts2 - e.ts) / 1000.0, wait_reason_name(e.reason),
-            wait_reason_name(e.reason));
-      emit(l);
-      {
-        out_line p;
-        p.add("{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"name\":\"park: %s\",\"cat\":\"park\","
-              "\"args\":{\"goroutine\":0,\"reason\":\"%s\"}}",
-              b.tid, us(e.ts), wait_reason_name(e.reason), wait_reason_name(e.reason));
-        emit(p);
-      }
-      if (e.flow != 0) emit_flow('f', b.tid, e.ts2, e.flow);
+      l.head("X", b.tid, e.ts).str(",\"dur\":").us(e.ts2 - e.ts).str(",\"name\":\"blocked: ");
+      l.str(wait_reason_name(e.reason)).str("\",\"cat\":\"blocked\",\"args\":{\"reason\":\"");
+      emit(l.str(wait_reason_name(e.reason)).str("\"}}"));
+      emit_park(b.tid, e.ts, 0, e.reason);
+      if (e.flow != 0) emit_flow("f", b.tid, e.ts2, e.flow);
       return;
   }
 }
 
 void write_metadata(const trace_buffer& b) {
+  auto tid = static_cast<std::uint64_t>(b.tid);
   out_line l;
-  char name[32];
-  if (b.tid < 1000) std::snprintf(name, sizeof name, "worker %d", b.tid - 1);
-  else if (b.is_main) std::snprintf(name, sizeof name, "main thread");
-  else std::snprintf(name, sizeof name, "thread %d", b.tid - 1000);
-  l.add("{\"ph\":\"M\",\"pid\":1,\"tid\":%d,\"name\":\"thread_name\",\"args\":{\"name\":\"%s\"}}", b.tid, name);
-  emit(l);
+  l.str("{\"ph\":\"M\",\"pid\":1,\"tid\":").u64(tid).str(",\"name\":\"thread_name\",\"args\":{\"name\":\"");
+  if (b.tid < 1000) l.str("worker ").u64(tid - 1);
+  else if (b.is_main) l.str("main thread");
+  else l.str("thread ").u64(tid - 1000);
+  emit(l.str("\"}}"));
   out_line s;
-  s.add("{\"ph\":\"M\",\"pid\":1,\"tid\":%d,\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":%d}}",
-        b.tid, b.tid);
-  emit(s);
+  s.str("{\"ph\":\"M\",\"pid\":1,\"tid\":").u64(tid).str(",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":");
+  emit(s.u64(tid).str("}}"));
 }
 
 // write_published writes b's published events. Caller holds b.flush_mu and file_mu.
@@ -279,8 +295,7 @@ void trace_start() noexcept {
   }
   t0 = now_ns();
   out_line l;
-  l.add("{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":\"csp\"}}");
-  emit(l);
+  emit(l.str("{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":\"csp\"}}"));
   trace_on = true;
 }
 
