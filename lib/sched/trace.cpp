@@ -113,7 +113,9 @@ struct out_line {
   int n = 0;
   bool room(int k) const { return n + k < static_cast<int>(sizeof text); }
   out_line& str(const char* s) {
-    while (*s && room(1)) text[n++] = *s++;
+    std::size_t k = std::min(std::strlen(s), sizeof text - 1 - static_cast<std::size_t>(n));
+    std::memcpy(text + n, s, k);
+    n += static_cast<int>(k);
     return *this;
   }
   out_line& u64(std::uint64_t v) {
