@@ -27,7 +27,7 @@ int gomaxprocs(int n = 0);
 
 // dump_goroutines writes one entry per live goroutine: id, state in Go's
 // words, how long it has been in that state, and where it was created.
-// Goroutines that leak_goroutines() reports are marked in the dump with a
+// Goroutines that leaked_goroutines() reports are marked in the dump with a
 // line "leaked: ...".
 void dump_goroutines(std::ostream& out);
 
@@ -48,7 +48,7 @@ struct scheduler_stats {
 };
 
 // stats returns the scheduler's counters. Cheap to keep: each worker counts
-// in its own cache line with plain stores (docs/trace.md gives the cost).
+// in its own worker struct with plain stores (docs/trace.md gives the cost).
 scheduler_stats stats();
 
 // leaked_goroutine: a goroutine that can never run again (see
