@@ -7,7 +7,9 @@ a wait reason; ready events; every flow end ("f") matched by a flow start
 ("s") with the same id; creation events naming their site. Then runs the
 trace tool (tools/csp_trace.py) on it: `summary` must report the
 goroutines and blocked time, `svg` must write a well-formed SVG with one
-row per track. Exits 0 when all hold; otherwise says what failed.
+row per track; and `summary` must still read the file cut in half (what a
+process that dies before exit leaves). Exits 0 when all hold; otherwise
+says what failed.
 """
 import json
 import os
@@ -92,6 +94,17 @@ def main():
         for tid in workers:
             if names[tid] not in texts:
                 fail("svg has no row for %s" % names[tid])
+        # A process that dies before exit leaves the file cut short: the tool
+        # must still read the complete events.
+        with open(path) as f:
+            text = f.read()
+        cut = os.path.join(tmp, "cut.json")
+        with open(cut, "w") as f:
+            f.write(text[: text.rindex("\n", 0, len(text) // 2) + 40])
+        partial = subprocess.run([sys.executable, tool, "summary", cut], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, timeout=120)
+        if partial.returncode != 0 or "goroutines:" not in partial.stdout:
+            fail("summary of a truncated trace failed: %s" % partial.stderr)
         print("trace ok: %d events, %d runs on %d worker tracks, %d parks, %d flows" % (
             len(events), len(runs), len(workers), len(parks), len(ends)))
         print(out, end="")
