@@ -294,6 +294,27 @@ int main(int argc, char** argv) {
     std::puts("main done");
     return 0;
   }
+  if (mode == "leakcheck") {
+    // The common leak, with CSP_LEAKCHECK=1: a worker started to send its
+    // result, and nobody will ever receive it; main returns.
+    {
+      auto result = csp::make_chan<int>();
+      csp::go([result] { result << 42; });
+      while (csp::runtime::stats().parks_by_reason["chan send"] == 0) std::this_thread::sleep_for(1ms);
+    }
+    std::puts("main done");
+    return 0;
+  }
+  if (mode == "leakcheck_clean") {
+    // A goroutine blocked on a channel that heap memory still holds when
+    // main returns (a handle the detector cannot see into): it could still
+    // be woken by whoever reaches that memory, so it is not reported.
+    static auto* kept = new csp::chan<int>(csp::make_chan<int>());
+    csp::go([c = *kept] { c << 1; });
+    while (csp::runtime::stats().parks_by_reason["chan send"] == 0) std::this_thread::sleep_for(1ms);
+    std::puts("main done");
+    return 0;
+  }
   if (mode == "stack_overflow") {
     csp::go([] { std::printf("%d\n", recurse(0)); });
     std::this_thread::sleep_for(10s);

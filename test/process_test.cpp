@@ -29,6 +29,28 @@ TEST_CASE("process: a non-std exception escaping a goroutine is a panic too") {
   CHECK(has(r.out, "panic: exception of a type not derived from std::exception"));
 }
 
+TEST_CASE("process: CSP_LEAKCHECK=1 prints the leaked goroutines when main returns") {
+  auto r = run_child("leakcheck", {"CSP_LEAKCHECK=1"});
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "main done"));
+  CHECK(has(r.out, "csp: leak check: 1 leaked goroutine (blocked forever on channels no other task holds)"));
+  CHECK(has(r.out, "[chan send, leaked]:"));
+  CHECK(has(r.out, "crash_child.cpp:"));
+}
+
+TEST_CASE("process: CSP_LEAKCHECK=1 reports nothing for a goroutine a global's channel can still wake") {
+  auto r = run_child("leakcheck_clean", {"CSP_LEAKCHECK=1"});
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "csp: leak check: no leaked goroutines"));
+  CHECK_FALSE(has(r.out, "leaked]"));
+}
+
+TEST_CASE("process: without CSP_LEAKCHECK nothing is printed at exit") {
+  auto r = run_child("leakcheck");
+  CHECK(r.exit_status == 0);
+  CHECK_FALSE(has(r.out, "leak check"));
+}
+
 TEST_CASE("process: main blocked forever with no goroutines is a deadlock") {
   auto r = run_child("deadlock_main_only");
   CHECK(r.exit_status == 2);

@@ -52,7 +52,14 @@ class chan_handle {
     if (this != &o) chan_release(std::exchange(c_, std::exchange(o.c_, nullptr)));
     return *this;
   }
-  ~chan_handle() { chan_release(c_); }
+  // The destructor leaves the pointer null (an atomic store, so the
+  // compiler cannot drop it as a store to a dying object): a destroyed
+  // handle's bytes, say in a reset std::optional inside a goroutine's
+  // closure, never look like a handle to the leak check (lib/chan/leak.cpp).
+  ~chan_handle() {
+    chan_release(c_);
+    __atomic_store_n(&c_, nullptr, __ATOMIC_RELAXED);
+  }
 
   // core is the channel, or null for nil. For the facades (select.hpp).
   chan_core* core() const noexcept { return c_; }

@@ -12,6 +12,7 @@
 #include <new>
 
 #include "csp/panic.hpp"
+#include "chan/leak.hpp"
 #include "sched/park.hpp"
 
 namespace csp::detail {
@@ -48,7 +49,9 @@ chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
   // One allocation for the core and its buffer, as Go's makechan does for
   // pointer-free elements: one cache miss fewer per operation.
   void* mem = ::operator new(offset + cap * ops->size, alloc_align(ops));
-  return ::new (mem) chan_core(ops, cap, static_cast<unsigned char*>(mem) + offset);
+  auto* c = ::new (mem) chan_core(ops, cap, static_cast<unsigned char*>(mem) + offset);
+  chan_registry_add(c);
+  return c;
 }
 
 void chan_destroy(chan_core* c) noexcept CSP_NO_TSA {
@@ -57,6 +60,9 @@ void chan_destroy(chan_core* c) noexcept CSP_NO_TSA {
   // operations before this. No waiter can be queued: a waiting task holds a
   // reference.
   if (c->on_destroy != nullptr) c->on_destroy(c->on_destroy_arg);
+  // After this the leak check can no longer see c; while it runs, this
+  // waits (lib/chan/leak.cpp: that is what keeps c alive for it).
+  chan_registry_remove(c);
   CSP_ASSERT(c->recvq.empty() && c->sendq.empty());
   const elem_ops* ops = c->ops;
   if (ops->size != 0) {
@@ -196,6 +202,7 @@ void chan_send(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
     w.elem = src;
     w.how = how;
     w.is_send = true;
+    set_wait_chans(w.t, c, -1);
     c->sendq.push_back(&w);
     park_unlock(wait_reason::chan_send, c->mu);
     // A receiver or close() claimed and dequeued w, then readied us.
@@ -232,6 +239,7 @@ bool chan_recv(chan_core* c, void* dst) CSP_NO_TSA {
     chan_waiter w;
     w.t = current_task();
     w.elem = dst;
+    set_wait_chans(w.t, c, -1);
     c->recvq.push_back(&w);
     park_unlock(wait_reason::chan_receive, c->mu);
     // A sender filled *dst (success) or close() woke us (no value). A

@@ -151,6 +151,11 @@ struct chan_core {
   void (*on_destroy)(void* arg) noexcept = nullptr;
   void* on_destroy_arg = nullptr;
 
+  // Links in the registry of live channels (lib/chan/leak.cpp), guarded by
+  // that registry's shard lock.
+  chan_core* all_prev = nullptr;
+  chan_core* all_next = nullptr;
+
   void* slot(std::size_t i) const noexcept { return buf + i * ops->size; }
 
   // may_recv_now / may_send_now: lock-free hints that a receive / send

@@ -29,6 +29,7 @@
 #include "chan/chan_core.hpp"
 #include "csp/panic.hpp"
 #include "csp/select.hpp"
+#include "chan/leak.hpp"
 #include "sched/park.hpp"
 
 namespace csp::detail {
@@ -140,6 +141,7 @@ int selectgo(const scase* cases, select_slot* slots, int n, bool block) CSP_NO_T
   if (npoll == 0) {
     if (!block) return -1;
     // Only nil channels: wait forever, as Go does (dump says "select").
+    set_wait_chans(current_task(), nullptr, 0);  // no channel: never a leak candidate
     park(n == 0 ? wait_reason::select_no_cases : wait_reason::select, nullptr, nullptr);
     CSP_FATAL("a task parked forever was woken");
   }
@@ -200,6 +202,7 @@ int selectgo(const scase* cases, select_slot* slots, int n, bool block) CSP_NO_T
     // Pass 2: wait on every case at once.
     select_group group;
     task* self = current_task();
+    set_wait_chans(self, cases, n);
     for (int k = 0; k < npoll; ++k) {
       int i = slots[k].lock;
       const scase& cs = cases[i];

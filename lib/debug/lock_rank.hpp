@@ -12,6 +12,7 @@
 //   10    sync semaphore table slot           lib/sync/semaphore.cpp
 //   30    scheduler lock (sched_mu_)          lib/sched/scheduler.hpp
 //   40    global run queue (global_mu_)       lib/sched/scheduler.hpp
+//   45    channel registry shard              lib/chan/leak.cpp
 //   50    goroutine registry shard            lib/sched/goroutine.cpp
 //   60    stack pool                          lib/fiber/stack_pool.hpp
 //
@@ -23,7 +24,10 @@
 // and a hand-off switch may take the next goroutine from the global queue
 // before the parked goroutine's channel lock is released (finish_handoff).
 // The scheduler lock is held while the deadlock detector walks the
-// registry. The stack pool is a leaf.
+// registry. The leak check holds every channel registry shard, then every
+// goroutine registry shard; chan_destroy takes a channel registry shard
+// holding nothing, or a channel lock (a buffered element that is itself a
+// channel handle). The stack pool is a leaf.
 //
 // A poll descriptor's lock is taken first: setting a deadline re-arms its
 // timer and closing readies its waiters with it held; a deadline's fire
@@ -42,6 +46,7 @@ enum class lock_rank : int {
   semaphore_slot = 10,
   scheduler = 30,
   global_queue = 40,
+  chan_registry = 45,
   registry = 50,
   stack_pool = 60,
 };

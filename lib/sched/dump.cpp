@@ -29,6 +29,8 @@ struct dump_ctx {
   dump_sink sink;
   void* ctx;
   std::int64_t now;
+  const std::uint64_t* leaked;
+  std::size_t n_leaked;
 };
 
 void format_duration(char* out, std::size_t n, std::int64_t ns) {
@@ -72,11 +74,18 @@ void dump_one(const goroutine* g, void* p) {
                   static_cast<int>(g->running_on.load(std::memory_order_relaxed)));
   }
   char line[1400];
-  std::snprintf(line, sizeof line, "goroutine %llu [%s%s]:\n\tcreated at %s:%u in %s\n\n",
+  std::snprintf(line, sizeof line, "goroutine %llu [%s%s]:\n\tcreated at %s:%u in %s\n",
                 static_cast<unsigned long long>(g->id), state_name(g), dur,
                 g->created_at.file_name(), static_cast<unsigned>(g->created_at.line()),
                 g->created_at.function_name());
   emit(d, line);
+  for (std::size_t i = 0; i < d.n_leaked; ++i) {
+    if (d.leaked[i] == g->id) {
+      emit(d, "\tleaked: blocked forever; no other task holds the channels it waits on\n");
+      break;
+    }
+  }
+  emit(d, "\n");
 }
 
 void fd_sink(const char* text, std::size_t len, void* ctx) {
@@ -91,8 +100,9 @@ void fd_sink(const char* text, std::size_t len, void* ctx) {
 
 }  // namespace
 
-void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal) {
-  dump_ctx d{sink, ctx, cycle_clock::now()};
+void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal, const std::uint64_t* leaked,
+                        std::size_t n_leaked) {
+  dump_ctx d{sink, ctx, cycle_clock::now(), leaked, n_leaked};
   if (thread_task* m = main_thread_task()) {
     wait_reason why = m->reason.load(std::memory_order_relaxed);
     char dur[48] = "";

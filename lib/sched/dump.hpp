@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace csp::detail {
 
@@ -13,7 +14,9 @@ using dump_sink = void (*)(const char* text, std::size_t len, void* ctx);
 // dump_goroutines_to writes one entry per live goroutine (and one for the
 // main thread, as goroutine 1). from_signal: only async-signal-safe steps;
 // registry shards whose lock is busy are skipped and said so.
-void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal);
+// leaked[0, n_leaked): ids of goroutines to mark as leaked (lib/chan/leak.hpp).
+void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal,
+                        const std::uint64_t* leaked = nullptr, std::size_t n_leaked = 0);
 void dump_goroutines_to_fd(int fd, bool from_signal);
 
 // main_thread_task is the main thread's task once it has blocked in csp

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <new>
@@ -13,6 +14,7 @@
 #include "debug/fatal.hpp"
 #include "sched/goroutine_cache.hpp"
 #include "sched/scheduler.hpp"
+#include "sched/trace.hpp"
 
 namespace csp::detail {
 
@@ -85,6 +87,19 @@ int for_each_goroutine(void (*f)(const goroutine*, void*), void* ctx, bool try_o
   return skipped;
 }
 
+void registry_lock_all() noexcept CSP_NO_TSA {
+  for (int i = 0; i < registry_shards; ++i) shards()[i].mu.lock();
+}
+
+void registry_unlock_all() noexcept CSP_NO_TSA {
+  for (int i = registry_shards - 1; i >= 0; --i) shards()[i].mu.unlock();
+}
+
+void for_each_goroutine_locked(void (*f)(goroutine*, void*), void* ctx) noexcept CSP_NO_TSA {
+  for (int i = 0; i < registry_shards; ++i)
+    for (goroutine* g = shards()[i].head; g != nullptr; g = g->all_next) f(g, ctx);
+}
+
 // ---- lifecycle ------------------------------------------------------------------
 
 goroutine* new_goroutine(std::size_t size, std::size_t align, void** storage,
@@ -96,8 +111,13 @@ goroutine* new_goroutine(std::size_t size, std::size_t align, void** storage,
     g->closure = g->inline_closure;
   } else {
     g->closure = ::operator new(size, std::align_val_t(align));
-    g->closure_heap_align = align;
+    g->closure_heap_align = static_cast<std::uint32_t>(align);
   }
+  // Zeroed, so that what the leak check reads in the closure (lib/chan/
+  // leak.cpp) is what the closure put there, never an earlier allocation's
+  // leftovers that happen to equal a channel's address.
+  std::memset(g->closure, 0, size);
+  g->closure_size = static_cast<std::uint32_t>(size);
   *storage = g->closure;
   return g;
 }
@@ -116,6 +136,9 @@ void start_goroutine(goroutine* g, closure_fn run) noexcept {
   g->id = s.new_id();
   registry_add(g);
   s.live_goroutines.fetch_add(1, std::memory_order_relaxed);
+  if (worker* w = current_worker()) w->stats.created.add();
+  else thread_stats.created.add();
+  if (__builtin_expect(trace_on, 0)) trace_go(g);
   s.ready(g);
 }
 

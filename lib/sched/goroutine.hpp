@@ -35,12 +35,31 @@ struct task {
   // reason: why it is parked; relaxed: written by the task itself before
   // park, read only by goroutine dumps, which tolerate a stale value.
   std::atomic<wait_reason> reason{wait_reason::none};
+  // park_seq counts this task's parks; the leak check (lib/chan/leak.cpp)
+  // compares it before and after to know the task stayed parked. Written by
+  // the task itself before the release store that publishes the park
+  // (goroutine::state), read by the checker.
+  std::atomic<std::uint32_t> park_seq{0};
   // since: a cycle_clock stamp (base/cycle_clock.hpp), for dumps only:
   // when it last parked (waiting states show a duration, as in Go's), or,
   // while running, when it got its worker (the stall report: "running,
   // 2.1s without yielding"). One rdtsc per switch; runnable states show no
   // duration, so the ready path takes no stamp.
   std::atomic<std::int64_t> since{0};
+  // The channels a task parked in a channel operation waits on, for the
+  // leak check: wait_on is a chan_core* when wait_n == -1, a `const scase*`
+  // of wait_n cases (a select) when wait_n >= 0. Set by the task itself
+  // before it parks (relaxed; published with park_seq).
+  std::atomic<const void*> wait_on{nullptr};
+  std::atomic<std::int32_t> wait_n{0};
+  // park_sp: a goroutine's stack pointer when it last parked (park()'s
+  // frame; every frame of the goroutine's own code is above it), for the
+  // leak check's stack scan. Published with park_seq.
+  std::atomic<const void*> park_sp{nullptr};
+  // trace_flow: the id of the trace flow arrow from whoever readied this
+  // task to its next run (lib/sched/trace.cpp); written by the readier
+  // before ready() publishes the task, only while tracing.
+  std::uint64_t trace_flow = 0;
 };
 
 struct goroutine final : task {
@@ -52,13 +71,14 @@ struct goroutine final : task {
   // running_on: the index of the worker it last ran on, for the stall
   // report; relaxed, written at switch-in, read only by dumps.
   std::atomic<std::int32_t> running_on{-1};
+  std::uint32_t closure_heap_align = 0;  // non-zero: closure is a heap block of this alignment
+  std::uint32_t closure_size = 0;        // bytes of the closure object, for the leak check's scan
 
   fiber::state fiber;           // saved context while not running
   stack stk;                    // empty until first run
 
   closure_fn run = nullptr;
   void* closure = nullptr;      // inline_closure or a heap block
-  std::size_t closure_heap_align = 0;  // non-zero: closure is a heap block of this alignment
 
   goroutine* sched_next = nullptr;  // link in the global run queue; guarded by its lock
 
@@ -69,7 +89,8 @@ struct goroutine final : task {
 
   // Closures up to this size live here, so go() does not allocate twice.
   // 48 bytes hold a lambda capturing six pointers or channel handles; the
-  // control block then fits a 224-byte malloc class (see mem_parked).
+  // control block (240 bytes) then fits a 256-byte malloc chunk (see
+  // mem_parked; the leak check's and the trace's fields cost 32 of them).
   static constexpr std::size_t inline_closure_size = 48;
   alignas(std::max_align_t) unsigned char inline_closure[inline_closure_size];
 };
@@ -92,6 +113,13 @@ void registry_remove(goroutine* g) noexcept;
 // try_only (signal handlers), a shard whose lock is busy is skipped and
 // counted in the return value.
 int for_each_goroutine(void (*f)(const goroutine*, void*), void* ctx, bool try_only);
+
+// registry_lock_all takes every registry shard lock, in index order, so
+// that no goroutine is added or freed until registry_unlock_all (the leak
+// check); for_each_goroutine_locked walks the registry meanwhile.
+void registry_lock_all() noexcept;
+void registry_unlock_all() noexcept;
+void for_each_goroutine_locked(void (*f)(goroutine*, void*), void* ctx) noexcept;
 
 // free_goroutine destroys a finished or never-started control block.
 void free_goroutine(goroutine* g) noexcept;

@@ -12,6 +12,7 @@
 #include "sched/dump.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/scheduler.hpp"
+#include "sched/trace.hpp"
 
 namespace csp::detail {
 
@@ -44,9 +45,14 @@ void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
     fatal_user("blocking csp operation after main returned (in a static destructor or an "
                "exit handler): goroutines no longer run, so nothing would wake it");
   thread_task* t = this_thread_task();
+  thread_stats.parks[static_cast<int>(why)].add();
+  if (__builtin_expect(trace_on, 0)) trace_thread_park(why);
   t->reason.store(why, std::memory_order_relaxed);
   t->since.store(cycle_clock::now(), std::memory_order_relaxed);
-  t->woken.store(0, std::memory_order_relaxed);  // no waker can run before unlock()
+  t->park_seq.fetch_add(1, std::memory_order_relaxed);
+  // release (the leak check's acquire of woken == 0 is not used: threads
+  // are never reported); no waker can run before unlock().
+  t->woken.store(0, std::memory_order_release);
   // Counted before unlock(): from the moment a waker can see us, the
   // deadlock detector must see us too (ready() takes us off again).
   thread_parks.fetch_add(1, std::memory_order_seq_cst);  // before parked_threads: see check_deadlock
@@ -56,7 +62,22 @@ void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
   // acquire; pairs with the release store in ready(): what the waker wrote
   // (the value it handed over) is visible once we see woken == 1.
   while (t->woken.load(std::memory_order_acquire) == 0) futex(&t->woken, FUTEX_WAIT_PRIVATE, 0);
+  if (__builtin_expect(trace_on, 0)) trace_thread_unpark(t);
   t->reason.store(wait_reason::none, std::memory_order_relaxed);
+}
+
+// stack_pointer: the caller's stack pointer, without forcing a frame pointer
+// (as __builtin_frame_address would) on the park path.
+inline const void* stack_pointer() noexcept {
+  const void* sp;
+#if defined(__x86_64__)
+  asm("mov %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+  asm("mov %0, sp" : "=r"(sp));
+#else
+  sp = __builtin_frame_address(0);
+#endif
+  return sp;
 }
 
 }  // namespace
@@ -95,24 +116,32 @@ task* current_task() noexcept {
 bool in_goroutine() noexcept { return current_goroutine() != nullptr; }
 
 void park(wait_reason why, void (*unlock)(void*), void* arg) {
-  goroutine* g = current_goroutine();
+  worker* w = current_worker();
+  goroutine* g = w ? w->current : nullptr;
   if (g == nullptr) {
     park_thread(why, unlock, arg);
     return;
   }
+  w->stats.parks[static_cast<int>(why)].add();
   g->reason.store(why, std::memory_order_relaxed);
   g->since.store(cycle_clock::now(), std::memory_order_relaxed);
-  g->state.store(gstate::waiting, std::memory_order_relaxed);
+  g->park_seq.store(g->park_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  g->park_sp.store(stack_pointer(), std::memory_order_relaxed);
+  // release; pairs with the acquire in the leak check (lib/chan/leak.cpp):
+  // seeing `waiting` it sees this park's reason, park_seq and wait_on.
+  g->state.store(gstate::waiting, std::memory_order_release);
   switch_away(post_switch{post_switch::action::park, unlock, arg});
   g->reason.store(wait_reason::none, std::memory_order_relaxed);
 }
 
 void ready(task* t) noexcept {
+  if (__builtin_expect(trace_on, 0)) trace_ready(t);
   if (t->kind_ == task::kind::goroutine) {
     scheduler::instance().ready(static_cast<goroutine*>(t));
     return;
   }
   auto* tt = static_cast<thread_task*>(t);
+  thread_stats.wakeups.add();
   parked_threads.fetch_sub(1, std::memory_order_seq_cst);
   // release; pairs with the acquire in park_thread(). After this store the
   // thread may return and exit; the futex call below only names the

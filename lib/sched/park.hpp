@@ -50,6 +50,9 @@ enum class wait_reason : std::uint8_t {
   syscall,  // in runtime::blocking: a helper thread runs the call
 };
 
+// wait_reason_count: the number of wait_reason values (keep it after the last).
+inline constexpr int wait_reason_count = static_cast<int>(wait_reason::semacquire) + 1;
+
 // wait_reason_name returns Go's wording, e.g. "chan receive (nil chan)".
 const char* wait_reason_name(wait_reason why) noexcept;
 

@@ -20,6 +20,7 @@
 #include "debug/fatal.hpp"
 #include "fiber/stack_guard.hpp"
 #include "netpoll/netpoll.hpp"
+#include "sched/trace.hpp"
 #include "time/timer_heap.hpp"
 
 #if defined(CSP_ASAN)
@@ -96,6 +97,7 @@ void register_stacks_for_leak_check() {
 void on_process_exit(int, void*) {
   if (scheduler* s = the_scheduler.load(std::memory_order_acquire)) {
     s->exiting.store(true, std::memory_order_seq_cst);
+    trace_flush_at_exit();
 #if defined(CSP_ASAN)
     register_stacks_for_leak_check();
 #endif
@@ -165,6 +167,7 @@ scheduler& scheduler::instance() {
 
 scheduler::scheduler() {
   idle_.reserve(max_workers);
+  trace_start();  // before any worker or goroutine exists: trace_on never changes after
   install_stack_guard();
   install_quit_handler();
   ::on_exit(on_process_exit, nullptr);
@@ -243,6 +246,7 @@ void scheduler::ready(goroutine* g) noexcept {
   g->state.store(gstate::runnable, std::memory_order_relaxed);
   worker* w = current_worker();
   if (w != nullptr && w->index < nprocs_.load(std::memory_order_relaxed)) {
+    w->stats.wakeups.add();  // go() comes here too: stats() subtracts the creations
     // acq_rel; pairs with stealers' exchange of run_next.
     goroutine* old = w->run_next.exchange(g, std::memory_order_acq_rel);
     if (old != nullptr && !w->runq.push(old)) {
@@ -258,6 +262,7 @@ void scheduler::ready(goroutine* g) noexcept {
       wake_one();
     return;
   }
+  thread_stats.wakeups.add();
   global_push(g);
   // seq_cst; pairs with the fence in go_idle(): either we see the idle
   // worker, or it sees our push in its recheck.
@@ -275,6 +280,7 @@ void scheduler::global_push_batch(goroutine** gs, std::uint32_t n) noexcept {
     global_tail_ = gs[i];
   }
   global_size_.fetch_add(n, std::memory_order_seq_cst);
+  global_pushes_.add(n);
 }
 
 void scheduler::wake_one() noexcept {
@@ -382,9 +388,15 @@ goroutine* scheduler::try_steal(worker* w, bool take_run_next) {
   for (int i = 0; i < n; ++i) {
     worker* v = workers_[(start + i) % n];
     if (v == w) continue;
-    if (goroutine* g = v->runq.steal_into(w->runq)) return g;
+    if (goroutine* g = v->runq.steal_into(w->runq)) {
+      w->stats.steals.add();
+      return g;
+    }
     if (take_run_next && v->run_next.load(std::memory_order_relaxed) != nullptr) {
-      if (goroutine* g = v->run_next.exchange(nullptr, std::memory_order_acq_rel)) return g;
+      if (goroutine* g = v->run_next.exchange(nullptr, std::memory_order_acq_rel)) {
+        w->stats.steals.add();
+        return g;
+      }
     }
   }
   return nullptr;
@@ -678,6 +690,8 @@ inline void start_running(worker* w, goroutine* g) noexcept {
 void scheduler::execute(worker* w, goroutine* g) {
   w->current = g;
   start_running(w, g);
+  w->stats.switches.add();
+  if (__builtin_expect(trace_on, 0)) trace_run_begin(g);
   if (!g->stk) prepare_stack(w, g);
   fiber::transfer t = fiber::switch_to(w->g0, g->fiber, w);
   // Whoever comes back is not necessarily g: g may have handed the worker
@@ -717,6 +731,7 @@ void scheduler::after_switch(worker* w, goroutine* g) {
       // release; pairs with the acquire in num_goroutine(): a caller that sees
       // the count drop sees everything the goroutine did.
       live_goroutines.fetch_sub(1, std::memory_order_release);
+      w->stats.exited.add();
       break;
     }
     case post_switch::action::none:
@@ -764,12 +779,18 @@ void switch_away(post_switch what) noexcept {
   goroutine* g = w->current;
   if (!canary_intact(g->stk)) report_stack_overflow(g);
   const bool exiting = what.what == post_switch::action::exit;
+  if (__builtin_expect(trace_on, 0))
+    trace_run_finish(g, exiting ? trace_run_end::exit
+                       : what.what == post_switch::action::yield ? trace_run_end::yield
+                                                                 : trace_run_end::park);
   w->pending = what;
   scheduler& s = scheduler::instance();
   if (goroutine* next = s.next_for_handoff(w)) {
     w->handoff_from = g;
     w->current = next;
     start_running(w, next);
+    w->stats.switches.add();
+    if (__builtin_expect(trace_on, 0)) trace_run_begin(next);
     fiber::transfer t;
     if (!next->stk) {
       // A fiber that never ran cannot take an ontop call (its first frame

@@ -115,6 +115,7 @@
 #include "fiber/stack_pool.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/run_queue.hpp"
+#include "sched/stats.hpp"
 
 namespace csp::detail {
 
@@ -169,6 +170,8 @@ struct alignas(64) worker {
 
   // Goroutine ids are handed out in batches to keep spawn off a shared line.
   std::uint64_t next_id = 0, end_id = 0;
+
+  worker_stats stats;            // owner writes; runtime::stats() reads (sched/stats.hpp)
 };
 
 class scheduler {
@@ -199,6 +202,12 @@ class scheduler {
   bool work_visible() const noexcept;
   int runtime_threads() const noexcept { return runtime_threads_.load(std::memory_order_acquire); }
   spin_mutex& sched_mutex() CSP_RETURN_CAPABILITY(sched_mu_) { return sched_mu_; }
+
+  // The workers started so far, for runtime::stats() and the trace.
+  int started_workers() const noexcept { return nstarted_.load(std::memory_order_acquire); }
+  worker* worker_at(int i) const noexcept { return workers_[i]; }
+  // global_pushes: goroutines put on the global queue (under global_mu_).
+  std::uint64_t global_pushes() const noexcept { return global_pushes_.get(); }
 
   // Live user goroutines (not counting main).
   std::atomic<std::int64_t> live_goroutines{0};
@@ -279,6 +288,7 @@ class scheduler {
   goroutine* global_head_ CSP_GUARDED_BY(global_mu_) = nullptr;
   goroutine* global_tail_ CSP_GUARDED_BY(global_mu_) = nullptr;
   std::atomic<std::uint32_t> global_size_{0};  // written under global_mu_, read anywhere
+  owner_counter global_pushes_;                 // "owner": whoever holds global_mu_
 
   std::atomic<std::uint64_t> id_source_{1};
 
