@@ -86,10 +86,19 @@ net::io_result netfd::read(std::span<std::byte> buf) {
   op_ref ref(*this);
   if (!ref) return {0, net::errc::closed};
   std::lock_guard<sync::mutex> lock(read_mu_);
+  if (read_drained_) {
+    // Drained last time: wait for the next edge before reading (a stale
+    // token makes this return at once; the read below then finds out).
+    read_drained_ = false;
+    if (io_status s = pd_wait(pd_, io_mode::read); s != io_status::ready) return {0, io_error(s)};
+  }
   for (;;) {
     if (io_status s = pd_check(pd_, io_mode::read); s != io_status::ready) return {0, io_error(s)};
     ssize_t n = ::read(fd_, buf.data(), buf.size());
-    if (n > 0) return {static_cast<std::size_t>(n), {}};
+    if (n > 0) {
+      read_drained_ = static_cast<std::size_t>(n) < buf.size();
+      return {static_cast<std::size_t>(n), {}};
+    }
     if (n == 0) return {0, net::errc::eof};
     if (errno == EINTR) continue;
     if (errno != EAGAIN) return {0, sys_error(errno)};

@@ -73,6 +73,12 @@ class netfd {
   poll_desc* const pd_;
   std::atomic<std::uint64_t> state_{1};  // references | closed_bit; see above
   sync::mutex read_mu_;
+  // read_drained_: the last read returned less than it asked for, so the
+  // socket's receive queue was empty then and any later data brings a
+  // fresh edge (a token or a wake-up). The next read waits for readiness
+  // first instead of spending a read(2) on EAGAIN: one system call fewer
+  // per request on a keep-alive connection. Guarded by read_mu_.
+  bool read_drained_ = false;
   sync::mutex write_mu_;
 };
 
