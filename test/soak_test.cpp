@@ -1,5 +1,6 @@
 // soak_test.cpp — a bounded soak: pipelines of stages with timers, tickers,
-// contexts cancelled at random and selects, run for CSP_SOAK_SECONDS
+// contexts cancelled at random and selects, and loopback TCP exchanges
+// with deadlines and early hang-ups (net::), run for CSP_SOAK_SECONDS
 // (Meson option soak_seconds; the environment variable of the same name
 // overrides it), and the process must end where it started: resident memory
 // and open file descriptors back to their level after a warm-up, and
@@ -12,6 +13,7 @@
 
 #include <dirent.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +24,7 @@
 #include <string>
 
 #include <csp/go.hpp>
+#include <csp/net.hpp>
 
 #include "test_util.hpp"
 
@@ -58,7 +61,64 @@ int open_fds() {
 
 struct soak_counters {
   std::atomic<long> produced{0}, consumed{0}, timeouts{0}, ticks{0}, cancelled{0}, deadlines{0};
+  std::atomic<long> net_echoed{0}, net_hangups{0}, net_errors{0};
 };
+
+// net_stage: one loopback TCP connection. A server goroutine echoes what it
+// reads; the client writes chunks of random size and reads each back, or
+// hangs up half-way. Deadlines bound both sides; every socket must be
+// closed at the end (the test counts open fds).
+void net_stage(std::uint64_t seed, soak_counters& n) {
+  std::mt19937_64 r(seed);
+  auto [ln, lerr] = net::listen("tcp", "127.0.0.1:0");
+  if (lerr) {
+    n.net_errors.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  sync::wait_group wg;
+  wg.add(1);
+  go([&wg, ln = ln] {  // server: echo one connection
+    defer d{[&] { wg.done(); }};
+    auto [c, err] = ln.accept();
+    if (err) return;
+    c.set_deadline(time::now() + 5s);
+    std::array<std::byte, 4096> buf;
+    for (;;) {
+      auto [k, rerr] = c.read(buf);
+      if (rerr || c.write(std::span<const std::byte>(buf.data(), k)).err) break;
+    }
+    c.close();
+  });
+  auto [c, derr] = net::dial("tcp", ln.addr());
+  if (derr) {
+    n.net_errors.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    c.set_deadline(time::now() + 5s);
+    const int chunks = 1 + static_cast<int>(r() % 16);
+    const int hang_up_at = r() % 4 == 0 ? static_cast<int>(r() % static_cast<unsigned>(chunks)) : chunks;
+    std::string msg, got;
+    std::array<char, 4096> buf;
+    for (int i = 0; i < hang_up_at; ++i) {
+      msg.assign(1 + r() % 6000, static_cast<char>('a' + i % 26));
+      if (c.write(msg).err) break;
+      got.clear();
+      while (got.size() < msg.size()) {
+        auto [k, rerr] = c.read(buf);
+        if (rerr) break;
+        got.append(buf.data(), k);
+      }
+      if (got != msg) {
+        n.net_errors.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      n.net_echoed.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (hang_up_at < chunks) n.net_hangups.fetch_add(1, std::memory_order_relaxed);
+    c.close();
+  }
+  ln.close();  // wakes the server's accept if the dial failed
+  wg.wait();
+}
 
 // pipeline runs one generator → workers → sink pipeline until its context
 // ends (cancelled at a random moment by after_func, or by its deadline).
@@ -130,18 +190,24 @@ void pipeline(std::uint64_t seed, soak_counters& n) {
 // round runs `concurrent` pipelines at once, each from its own goroutine.
 void round(std::mt19937_64& r, int concurrent, soak_counters& n) {
   sync::wait_group wg;
-  wg.add(concurrent);
+  const int exchanges = concurrent / 4 + 1;
+  wg.add(concurrent + exchanges);
   for (int i = 0; i < concurrent; ++i)
     go([&wg, &n, seed = r()] {
       defer d{[&] { wg.done(); }};
       pipeline(seed, n);
+    });
+  for (int i = 0; i < exchanges; ++i)
+    go([&wg, &n, seed = r()] {
+      defer d{[&] { wg.done(); }};
+      net_stage(seed, n);
     });
   wg.wait();
 }
 
 }  // namespace
 
-TEST_CASE("soak: pipelines with timers, cancellation and select end where they started") {
+TEST_CASE("soak: pipelines with timers, cancellation, select and TCP end where they started") {
   long seconds = CSP_SOAK_SECONDS;
   if (const char* env = std::getenv("CSP_SOAK_SECONDS")) seconds = std::strtol(env, nullptr, 10);
   const std::uint64_t seed = std::random_device{}();
@@ -174,11 +240,14 @@ TEST_CASE("soak: pipelines with timers, cancellation and select end where they s
   std::cout << "soak: " << seconds << " s, " << rounds << " rounds of " << concurrent << " pipelines: "
             << n.produced << " produced, " << n.consumed << " consumed, " << n.timeouts
             << " receive timeouts, " << n.ticks << " ticks, " << n.cancelled << " cancelled, "
-            << n.deadlines << " deadlines; VmRSS " << rss_start << " -> " << rss_end << " KiB, fds "
+            << n.deadlines << " deadlines, " << n.net_echoed << " TCP chunks echoed, " << n.net_hangups
+            << " early hang-ups, " << n.net_errors << " net errors; VmRSS " << rss_start << " -> " << rss_end << " KiB, fds "
             << fds_start << " -> " << fds_end << "\n";
   CHECK(n.consumed.load() > 0);
   CHECK(n.cancelled.load() > 0);
   CHECK(n.deadlines.load() > 0);
+  CHECK(n.net_echoed.load() > 0);
+  CHECK(n.net_errors.load() == 0);
   CHECK(fds_end == fds_start);
   // A margin for malloc's arenas and the kernel's accounting (a 20 s run
   // measured 5024 -> 5052 KiB). A leaked goroutine shows in num_goroutine;
