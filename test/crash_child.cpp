@@ -100,6 +100,26 @@ int main(int argc, char** argv) {
     std::puts("no false deadlock");
     return 0;
   }
+  if (mode == "procs_raised_while_idle") {
+    // Main, never blocked, raises gomaxprocs one worker at a time while
+    // another thread sits parked and every worker is idle. Each raise
+    // starts a worker thread; the deadlock check of the last worker to go
+    // idle used to subtract that thread before the thread count held it,
+    // so main, live, went uncounted and was reported as deadlocked. The
+    // random pause lets a raise land on a check.
+    csp::runtime::gomaxprocs(1);
+    csp::go([] {});  // start the runtime
+    auto never = csp::make_chan<>();
+    std::thread([never] { (void)never.recv(); }).detach();
+    std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    for (int procs = 2; procs <= 256; ++procs) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      std::this_thread::sleep_for(std::chrono::microseconds(20 + (seed >> 33) % 200));
+      csp::runtime::gomaxprocs(procs);
+    }
+    std::puts("no false deadlock");
+    return 0;
+  }
   if (mode == "no_leaks") {
     // Under ASan, LeakSanitizer checks at exit that finished goroutines,
     // dropped channels (with values still buffered), fired, stopped and

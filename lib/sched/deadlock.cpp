@@ -26,6 +26,25 @@
 // parked_threads: if no thread parked in between, parked_threads could only
 // have fallen, and a match means every counted thread was parked when the
 // count was read.
+//
+// Why a goroutine taken out of a queue (try_global's batch, a steal, a
+// run_next taken at the end of a spin, retire's hand-back) cannot hide from
+// work_visible(): whoever holds it is a worker on neither the idle list
+// nor retired, and both change only under sched_mu_, which the check
+// holds; so with every worker idle or retired nobody holds one, and no
+// worker moves one between queues while work_visible() scans them.
+// What can still act during the check is a user thread that was live at
+// our first looks: it may push work (ready() from a thread goes to the
+// global queue, and its wake_one skips sched_mu_ while an idle-listed
+// worker has not yet dropped its spinning count) or arm a waker (a
+// timer), then park or exit. If it parks, thread_parks moved. If it
+// exits, the thread count no longer shows it, so the check looks at the
+// queues and pending_wakers once more after reading the count. (A false
+// report of a TSan run, before thread_parks existed: main readied its
+// ping-pong partner into the global queue right after a worker's check
+// had seen the queues empty, skipped the wake-up as above, and parked in
+// the receive; the check then counted main parked and reported the
+// partner, runnable in the global queue, as asleep.)
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -90,11 +109,20 @@ void check_deadlock() noexcept {
   std::lock_guard<spin_mutex> lock(s.sched_mutex());
   if (!s.all_idle_locked() || s.work_visible()) return;
   if (pending_wakers.load(std::memory_order_seq_cst) != 0) return;
+  // The runtime's threads before the process's: they never exit and count
+  // only once they exist (see add_runtime_threads), so every one counted
+  // here is in the count below; one started in between makes `others` too
+  // high, which only keeps us quiet. Read the other way round, a worker
+  // that gomaxprocs started in between was subtracted without being
+  // counted, hiding a live thread (the one raising gomaxprocs).
+  const int runtime = s.runtime_threads();
   long threads = process_threads();
   if (threads < 0) return;
-  long others = threads - s.runtime_threads() - sanitizer_threads(threads);
+  long others = threads - runtime - sanitizer_threads(threads);
   if (others != parked_threads.load(std::memory_order_seq_cst)) return;
   if (thread_parks.load(std::memory_order_seq_cst) != parks_before) return;  // a thread parked meanwhile
+  // A thread that acted after our first looks and has exited since.
+  if (pending_wakers.load(std::memory_order_seq_cst) != 0 || s.work_visible()) return;
   report_deadlock();
 }
 

@@ -178,13 +178,18 @@ void scheduler::start_worker(int index) {
   w->index = index;
   w->rand_state = 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(index + 1);
   workers_[index] = w;
-  runtime_threads_.fetch_add(1, std::memory_order_acq_rel);
   // release; pairs with the acquire loads of nstarted_ by stealers.
   nstarted_.store(index + 1, std::memory_order_release);
   std::thread(worker_main, w).detach();
 }
 
 void scheduler::worker_main(worker* w) {
+  // Counted by the thread itself, so never before it exists: the deadlock
+  // check subtracts runtime_threads_ from the process's thread count, and
+  // a thread counted while still being created made a live user thread
+  // (the one raising gomaxprocs) look parked. Still before this worker can
+  // go idle, so a check that sees it idle sees it counted.
+  instance().add_runtime_threads(1);
   tls_worker = w;
   // Timer slack 1 ns: the kernel's default 50 µs would make every timed
   // sleep of the timer sleeper that much late (docs/time.md).

@@ -226,9 +226,12 @@ class scheduler {
   // poller is there. Any thread.
   void ensure_poller() noexcept;
 
-  // add_runtime_threads counts threads the runtime started outside the
-  // scheduler (runtime::blocking's helpers), which the deadlock detector
-  // must not take for user threads that could still act.
+  // add_runtime_threads counts threads the runtime started (workers, which
+  // count themselves once running; runtime::blocking's helpers), which the
+  // deadlock detector must not take for user threads that could still act.
+  // A count ahead of the thread's existence would hide a live user thread
+  // from it (see worker_main); a helper's is covered by its call's count in
+  // pending_wakers (blocking.cpp).
   void add_runtime_threads(int n) noexcept { runtime_threads_.fetch_add(n, std::memory_order_acq_rel); }
 
   // exiting is set when main returns (on_exit): workers stop picking up
@@ -261,7 +264,7 @@ class scheduler {
 
   std::atomic<int> nprocs_{0};         // gomaxprocs
   std::atomic<int> nstarted_{0};       // workers[0, nstarted_) exist
-  std::atomic<int> runtime_threads_{0};
+  std::atomic<int> runtime_threads_{0};  // see add_runtime_threads
   worker* workers_[max_workers] = {};  // written once per slot, before nstarted_ covers it
 
   // Idle workers and the gomaxprocs transition; leaf except for the
