@@ -4,9 +4,9 @@
 #pragma once
 
 #include <cstdint>
-#include <source_location>
 #include <vector>
 
+#include "csp/detail/source_location.hpp"
 #include "sched/park.hpp"
 
 namespace csp::detail {
@@ -26,7 +26,7 @@ inline void set_wait_chans(task* t, const void* on, int n) noexcept;
 
 struct leak_report {
   std::uint64_t id;
-  std::source_location created_at;
+  csp::detail::source_location created_at;  // std::source_location with g++
   wait_reason reason;
 };
 

@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <source_location>
+#include "csp/detail/source_location.hpp"
 
 #include "base/spin_mutex.hpp"
 #include "sched/goroutine.hpp"
@@ -37,7 +37,7 @@ struct trace_event {
   std::int64_t ts2;
   std::uint64_t gid;
   std::uint64_t flow;
-  std::source_location loc;
+  csp::detail::source_location loc;
   ev_kind kind;
   wait_reason reason;
   trace_run_end end;
@@ -181,7 +181,7 @@ void emit(const out_line& l) {
   std::fwrite(l.text, 1, static_cast<std::size_t>(l.n), file);
 }
 
-out_line& site(out_line& l, const std::source_location& loc) {
+out_line& site(out_line& l, const csp::detail::source_location& loc) {
   return l.str("\"created_at\":\"").escaped(loc.file_name()).str(":").u64(loc.line()).str(" in ")
       .escaped(loc.function_name()).str("\"");
 }
