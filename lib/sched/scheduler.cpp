@@ -268,6 +268,10 @@ void scheduler::ready(goroutine* g) noexcept {
     return;
   }
   thread_stats.wakeups.add();
+  // After main returned, a plain thread (a static destructor) that starts
+  // or wakes a goroutine gets it abandoned, as every other goroutine is:
+  // pushed here, a worker still spinning could run it during exit.
+  if (exiting.load(std::memory_order_relaxed)) return;
   global_push(g);
   // seq_cst; pairs with the fence in go_idle(): either we see the idle
   // worker, or it sees our push in its recheck.
