@@ -36,15 +36,24 @@ namespace {
 [[maybe_unused]] const bool started = (start(), true);
 }  // namespace
 
-std::int64_t to_ns(std::int64_t ticks) noexcept {
+reading::reading() noexcept : now_(now()) {
 #if defined(__x86_64__)
-  std::int64_t dt = now() - start_ticks.load(std::memory_order_relaxed);
+  std::int64_t t0 = start_ticks.load(std::memory_order_relaxed);
+  std::int64_t dt = now_ - t0;
   std::int64_t dns = mono_ns(CLOCK_MONOTONIC) - start_ns.load(std::memory_order_relaxed);
-  if (start_ticks.load(std::memory_order_relaxed) == 0 || dt <= 0 || dns <= 0 || ticks <= 0) return 0;
-  return static_cast<std::int64_t>(static_cast<__int128>(ticks) * dns / dt);
+  if (t0 != 0 && dt > 0 && dns > 0) {
+    ns_ = dns;
+    ticks_ = dt;
+  }
 #else
-  return ticks;  // already nanoseconds
+  ns_ = ticks_ = 1;  // ticks are nanoseconds already
 #endif
+}
+
+std::int64_t reading::ns_since(std::int64_t stamp) const noexcept {
+  std::int64_t ticks = now_ - stamp;
+  if (ticks_ == 0 || ticks <= 0) return 0;
+  return static_cast<std::int64_t>(static_cast<__int128>(ticks) * ns_ / ticks_);
 }
 
 }  // namespace csp::detail::cycle_clock

@@ -32,12 +32,25 @@ inline std::int64_t now() noexcept {
 #endif
 }
 
-// start records the reference pair to_ns() scales against. It runs when
+// start records the reference pair a reading scales against. It runs when
 // the library is loaded; calling it again only moves the reference.
 void start() noexcept;
 
-// to_ns converts a span of ticks (a difference of two now()s) to
-// nanoseconds. Async-signal-safe (dumps run in a SIGQUIT handler).
-std::int64_t to_ns(std::int64_t ticks) noexcept;
+// reading is the clock read once, for converting stamps to "nanoseconds
+// ago": a dump converts one stamp per goroutine, and one reading serves
+// them all (taking it costs a clock_gettime). Async-signal-safe (dumps run
+// in a SIGQUIT handler).
+class reading {
+ public:
+  reading() noexcept;
+  // ns_since is how long ago `stamp` (a now()) was, in nanoseconds; 0 for
+  // a stamp from the future or before the reference pair exists.
+  std::int64_t ns_since(std::int64_t stamp) const noexcept;
+
+ private:
+  std::int64_t now_;
+  std::int64_t ns_ = 0;     // nanoseconds and ticks since the reference
+  std::int64_t ticks_ = 0;  // pair: the rate; ticks_ == 0 means unknown
+};
 
 }  // namespace csp::detail::cycle_clock

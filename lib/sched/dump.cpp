@@ -28,7 +28,7 @@ constexpr std::int64_t stall_report_ns = 10'000'000;
 struct dump_ctx {
   dump_sink sink;
   void* ctx;
-  std::int64_t now;
+  cycle_clock::reading clock;  // read once per dump
   const std::uint64_t* leaked;
   std::size_t n_leaked;
 };
@@ -60,7 +60,7 @@ void dump_one(const goroutine* g, void* p) {
   auto& d = *static_cast<dump_ctx*>(p);
   char dur[96] = "";
   const gstate st = g->state.load(std::memory_order_relaxed);
-  const std::int64_t held = cycle_clock::to_ns(d.now - g->since.load(std::memory_order_relaxed));
+  const std::int64_t held = d.clock.ns_since(g->since.load(std::memory_order_relaxed));
   if (st == gstate::waiting) {
     char t[48];
     format_duration(t, sizeof t, held);
@@ -102,13 +102,13 @@ void fd_sink(const char* text, std::size_t len, void* ctx) {
 
 void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal, const std::uint64_t* leaked,
                         std::size_t n_leaked) {
-  dump_ctx d{sink, ctx, cycle_clock::now(), leaked, n_leaked};
+  dump_ctx d{sink, ctx, cycle_clock::reading(), leaked, n_leaked};
   if (thread_task* m = main_thread_task()) {
     wait_reason why = m->reason.load(std::memory_order_relaxed);
     char dur[48] = "";
     if (why != wait_reason::none) {
       char t[40];
-      format_duration(t, sizeof t, cycle_clock::to_ns(d.now - m->since.load(std::memory_order_relaxed)));
+      format_duration(t, sizeof t, d.clock.ns_since(m->since.load(std::memory_order_relaxed)));
       std::snprintf(dur, sizeof dur, ", %s", t);
     }
     char line[160];
