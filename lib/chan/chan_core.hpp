@@ -128,11 +128,13 @@ struct chan_core {
   const std::size_t cap;      // immutable
   unsigned char* const buf;   // immutable; cap * ops->size bytes right after this struct
 
-  // mu: see the top of this file.
-  spin_mutex mu;
+  // mu: see the top of this file. On a cache line of its own, apart from
+  // the state it guards: contenders probing it would otherwise steal the
+  // line the holder is writing (chan_mpmc_p2: 45 → 33 ns/item).
+  alignas(64) spin_mutex mu;
   // count: elements in buf. Written under mu; read without it by len(), a
   // snapshot by nature as Go's len(ch) is: relaxed, no partner.
-  std::atomic<std::size_t> count{0};
+  alignas(64) std::atomic<std::size_t> count{0};
   std::size_t recvx CSP_GUARDED_BY(mu) = 0;  // next slot to receive from
   std::size_t sendx CSP_GUARDED_BY(mu) = 0;  // next slot to send into
   // closed: written under mu (once, false to true); atomic so that the
