@@ -587,5 +587,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "workloads: unknown workload \"%s\"\n", sel.c_str());
     return 2;
   }
-  return run_one(it->first, it->second, n_arg);
+  int rc = run_one(it->first, it->second, n_arg);
+  // CSP_BENCH_STATS=1: the scheduler's counters after the run, for
+  // profiling (how often work crossed workers or went through the global
+  // queue).
+  if (std::getenv("CSP_BENCH_STATS") != nullptr) {
+    auto st = runtime::stats();
+    std::fprintf(stderr,
+                 "stats: created %llu switches %llu steals %llu global_pushes %llu wakeups %llu "
+                 "parks %llu\n",
+                 (unsigned long long)st.goroutines_created, (unsigned long long)st.context_switches,
+                 (unsigned long long)st.steals, (unsigned long long)st.global_queue_pushes,
+                 (unsigned long long)st.wakeups, (unsigned long long)st.parks);
+  }
+  return rc;
 }
