@@ -43,8 +43,9 @@ struct task {
   // since: a cycle_clock stamp (base/cycle_clock.hpp), for dumps only:
   // when it last parked (waiting states show a duration, as in Go's), or,
   // while running, when it got its worker (the stall report: "running,
-  // 2.1s without yielding"). One rdtsc per switch; runnable states show no
-  // duration, so the ready path takes no stamp.
+  // 2.1s without yielding"). One rdtsc per switch, shared by a parking
+  // goroutine and the one it hands its worker to (switch_away); runnable
+  // states show no duration, so the ready path takes no stamp.
   std::atomic<std::int64_t> since{0};
   // The channels a task parked in a channel operation waits on, for the
   // leak check: wait_on is a chan_core* when wait_n == -1, a `const scase*`
