@@ -11,7 +11,7 @@
 //   10    channel lock (chan_core::mu)        lib/chan/chan_core.hpp
 //   10    sync semaphore table slot           lib/sync/semaphore.cpp
 //   30    scheduler lock (sched_mu_)          lib/sched/scheduler.hpp
-//   40    global run queue (global_mu_)       lib/sched/scheduler.hpp
+//   40    global run queue (global_queue::mu_) lib/sched/global_queue.hpp
 //   45    channel registry shard              lib/chan/leak.cpp
 //   50    goroutine registry shard            lib/sched/goroutine.cpp
 //   60    stack pool                          lib/fiber/stack_pool.hpp

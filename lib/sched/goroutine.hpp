@@ -81,7 +81,7 @@ struct goroutine final : task {
   closure_fn run = nullptr;
   void* closure = nullptr;      // inline_closure or a heap block
 
-  goroutine* sched_next = nullptr;  // link in the global run queue; guarded by its lock
+  goroutine* sched_next = nullptr;  // link in the free list of control blocks (goroutine_cache.cpp)
 
   // Registry of live goroutines, for dumps and deadlock reports; guarded by
   // the registry shard's lock (sched/goroutine.cpp).
@@ -103,6 +103,10 @@ struct thread_task final : task {
   // pairs with the acquire in park().
   std::atomic<std::uint32_t> woken{1};
 };
+
+// goroutine_id_batch: goroutine ids are handed to workers this many at a
+// time (scheduler::new_id); the registry shards by batch.
+inline constexpr std::uint64_t goroutine_id_batch = 16;
 
 // coarse_now_ns reads CLOCK_MONOTONIC_COARSE: a few ns, good to a tick.
 std::int64_t coarse_now_ns() noexcept;

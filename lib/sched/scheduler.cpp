@@ -234,7 +234,7 @@ int scheduler::set_procs(int n) {
 std::uint64_t scheduler::new_id() noexcept {
   // Batches of 16 per worker, as Go's goidcache: spawning stays off the
   // shared counter's cache line.
-  constexpr std::uint64_t batch = 16;
+  constexpr std::uint64_t batch = goroutine_id_batch;
   if (worker* w = current_worker()) {
     if (w->next_id == w->end_id) {
       w->next_id = id_source_.fetch_add(batch, std::memory_order_relaxed);
@@ -281,16 +281,7 @@ void scheduler::ready(goroutine* g) noexcept {
 
 void scheduler::global_push(goroutine* g) noexcept { global_push_batch(&g, 1); }
 
-void scheduler::global_push_batch(goroutine** gs, std::uint32_t n) noexcept {
-  std::lock_guard<spin_mutex> lock(global_mu_);
-  for (std::uint32_t i = 0; i < n; ++i) {
-    gs[i]->sched_next = nullptr;
-    if (global_tail_) global_tail_->sched_next = gs[i]; else global_head_ = gs[i];
-    global_tail_ = gs[i];
-  }
-  global_size_.fetch_add(n, std::memory_order_seq_cst);
-  global_pushes_.add(n);
-}
+void scheduler::global_push_batch(goroutine** gs, std::uint32_t n) noexcept { global_.push(gs, n); }
 
 void scheduler::wake_one() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -348,7 +339,7 @@ void scheduler::stop_spinning(worker* w) noexcept {
 
 goroutine* scheduler::try_local(worker* w) {
   ++w->schedtick;
-  if (w->schedtick % 61 == 0 && global_size_.load(std::memory_order_relaxed) > 0) {
+  if (w->schedtick % 61 == 0 && global_.size_relaxed() > 0) {
     if (goroutine* g = try_global(w, false)) return g;
   }
   if (w->run_next_streak < run_next_streak_limit) {
@@ -363,31 +354,25 @@ goroutine* scheduler::try_local(worker* w) {
 }
 
 goroutine* scheduler::try_global(worker* w, bool batch) {
-  if (global_size_.load(std::memory_order_seq_cst) == 0) return nullptr;
-  std::lock_guard<spin_mutex> lock(global_mu_);
-  goroutine* g = global_head_;
-  if (g == nullptr) return nullptr;
-  std::uint32_t size = global_size_.load(std::memory_order_relaxed);
-  std::uint32_t take = 1;
-  if (batch) {
-    // A fair share, as Go's globrunqget: size/procs + 1, at most half a queue.
-    take = std::min<std::uint32_t>(size / static_cast<std::uint32_t>(procs()) + 1,
-                                   run_queue::capacity / 2);
-  }
-  global_head_ = g->sched_next;
-  std::uint32_t taken = 1;
-  while (taken < take && global_head_ != nullptr) {
-    goroutine* extra = global_head_;
-    global_head_ = extra->sched_next;
-    if (!w->runq.push(extra)) {  // cannot happen with take <= capacity/2 on an empty queue; be safe
-      global_head_ = extra;
-      break;
-    }
-    ++taken;
-  }
-  if (global_head_ == nullptr) global_tail_ = nullptr;
-  global_size_.fetch_sub(taken, std::memory_order_seq_cst);
-  return g;
+  if (global_.size() == 0) return nullptr;
+  if (batch) return try_global_batch(w);
+  goroutine* g = nullptr;
+  return global_.pop_share(&g, 1, 1) != 0 ? g : nullptr;
+}
+
+// try_global_batch takes a fair share of the global queue, as Go's
+// globrunqget: size/procs + 1, at most half a local queue and no more than
+// fits in ours (stealers only ever make room in it); runs the first, queues
+// the rest. Never inlined, and called only on g0: its buffer must not
+// widen the frames that parked goroutines keep on their stacks.
+__attribute__((noinline)) goroutine* scheduler::try_global_batch(worker* w) {
+  goroutine* got[run_queue::capacity / 2];
+  std::uint32_t room = run_queue::capacity - w->runq.size();
+  std::uint32_t limit = std::min<std::uint32_t>(run_queue::capacity / 2, room + 1);
+  std::uint32_t n = global_.pop_share(got, static_cast<std::uint32_t>(procs()), limit);
+  if (n == 0) return nullptr;
+  for (std::uint32_t i = 1; i < n; ++i) w->runq.push(got[i]);
+  return got[0];
 }
 
 goroutine* scheduler::try_steal(worker* w, bool take_run_next) {
@@ -458,7 +443,7 @@ goroutine* scheduler::find_runnable(worker* w) {
 }
 
 bool scheduler::work_visible() const noexcept {
-  if (global_size_.load(std::memory_order_seq_cst) > 0) return true;
+  if (global_.size() > 0) return true;
   int n = nstarted_.load(std::memory_order_acquire);
   for (int i = 0; i < n; ++i) {
     worker* v = workers_[i];
@@ -549,7 +534,7 @@ void scheduler::go_idle(worker* w) {
   if (check_timers(/*full=*/true)) return;
   {
     std::lock_guard<spin_mutex> lock(sched_mu_);
-    if (global_size_.load(std::memory_order_seq_cst) > 0) return;
+    if (global_.size() > 0) return;
     idle_.push_back(w);
     w->in_idle_list = true;
     n_idle_.fetch_add(1, std::memory_order_seq_cst);
@@ -650,7 +635,7 @@ void scheduler::retire(worker* w) {
   // queue to itself (it looks there before it sleeps), which a retiring
   // worker does not. This lost a wake-up under load before (sync_test's
   // TestSemaphore stalled with a runnable goroutine and every worker idle).
-  if (global_size_.load(std::memory_order_seq_cst) > 0) {
+  if (global_.size() > 0) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     wake_one();
   }

@@ -113,6 +113,7 @@
 #include "debug/tsa.hpp"
 #include "fiber/context.hpp"
 #include "fiber/stack_pool.hpp"
+#include "sched/global_queue.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/run_queue.hpp"
 #include "sched/stats.hpp"
@@ -206,8 +207,8 @@ class scheduler {
   // The workers started so far, for runtime::stats() and the trace.
   int started_workers() const noexcept { return nstarted_.load(std::memory_order_acquire); }
   worker* worker_at(int i) const noexcept { return workers_[i]; }
-  // global_pushes: goroutines put on the global queue (under global_mu_).
-  std::uint64_t global_pushes() const noexcept { return global_pushes_.get(); }
+  // global_pushes: goroutines ever put on the global queue.
+  std::uint64_t global_pushes() const noexcept { return global_.pushes(); }
 
   // Live user goroutines (not counting main).
   std::atomic<std::int64_t> live_goroutines{0};
@@ -246,6 +247,7 @@ class scheduler {
   goroutine* find_runnable(worker* w);
   goroutine* try_local(worker* w);
   goroutine* try_global(worker* w, bool batch);
+  goroutine* try_global_batch(worker* w);
   goroutine* try_steal(worker* w, bool take_run_next);
   void execute(worker* w, goroutine* g);
   void wake_one() noexcept;
@@ -286,12 +288,7 @@ class scheduler {
   // under sched_mu_, read without it (seq_cst; see ensure_poller).
   std::atomic<bool> poller_present_{false};
 
-  // Global run queue: an intrusive FIFO (goroutine::sched_next).
-  spin_mutex global_mu_;
-  goroutine* global_head_ CSP_GUARDED_BY(global_mu_) = nullptr;
-  goroutine* global_tail_ CSP_GUARDED_BY(global_mu_) = nullptr;
-  std::atomic<std::uint32_t> global_size_{0};  // written under global_mu_, read anywhere
-  owner_counter global_pushes_;                 // "owner": whoever holds global_mu_
+  global_queue global_;  // the global run queue (sched/global_queue.hpp)
 
   std::atomic<std::uint64_t> id_source_{1};
 
