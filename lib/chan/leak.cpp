@@ -86,6 +86,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "base/registry_shard.hpp"
 #include "base/spin_mutex.hpp"
 #include "chan/chan_core.hpp"
 #include "debug/fatal.hpp"
@@ -101,10 +102,7 @@ namespace {
 
 constexpr int chan_shard_count = 16;
 
-struct alignas(64) chan_shard {
-  spin_mutex mu;
-  chan_core* head CSP_GUARDED_BY(mu) = nullptr;
-};
+using chan_shard = registry_shard<chan_core>;
 
 constinit chan_shard chan_shards[chan_shard_count];
 
@@ -335,21 +333,9 @@ void report_at_exit(int, void*) {
 
 }  // namespace
 
-void chan_registry_add(chan_core* c) noexcept {
-  chan_shard& s = shard_of(c);
-  std::lock_guard<spin_mutex> lock(s.mu);
-  c->all_prev = nullptr;
-  c->all_next = s.head;
-  if (s.head) s.head->all_prev = c;
-  s.head = c;
-}
+void chan_registry_add(chan_core* c) noexcept { shard_of(c).add(c); }
 
-void chan_registry_remove(chan_core* c) noexcept {
-  chan_shard& s = shard_of(c);
-  std::lock_guard<spin_mutex> lock(s.mu);
-  if (c->all_prev) c->all_prev->all_next = c->all_next; else s.head = c->all_next;
-  if (c->all_next) c->all_next->all_prev = c->all_prev;
-}
+void chan_registry_remove(chan_core* c) noexcept { shard_of(c).remove(c); }
 
 std::vector<leak_report> find_leaks() {
   for (int attempt = 0; attempt < 3; ++attempt) {

@@ -10,6 +10,7 @@
 #include <new>
 #include <typeinfo>
 
+#include "base/registry_shard.hpp"
 #include "base/spin_mutex.hpp"
 #include "debug/fatal.hpp"
 #include "sched/goroutine_cache.hpp"
@@ -42,43 +43,27 @@ namespace {
 
 constexpr int registry_shards = 64;
 
-struct alignas(64) registry_shard {
-  spin_mutex mu;
-  goroutine* head CSP_GUARDED_BY(mu) = nullptr;
-};
+using goroutine_shard = registry_shard<goroutine>;
 
-registry_shard* shards() {
-  static registry_shard* s = new registry_shard[registry_shards];  // never destroyed
+goroutine_shard* shards() {
+  static goroutine_shard* s = new goroutine_shard[registry_shards];  // never destroyed
   return s;
 }
 
-registry_shard& shard_of(const goroutine* g) {
+goroutine_shard& shard_of(const goroutine* g) {
   return shards()[(g->id / goroutine_id_batch) % registry_shards];
 }
 
 }  // namespace
 
-void registry_add(goroutine* g) noexcept {
-  registry_shard& s = shard_of(g);
-  std::lock_guard<spin_mutex> lock(s.mu);
-  g->all_prev = nullptr;
-  g->all_next = s.head;
-  if (s.head) s.head->all_prev = g;
-  s.head = g;
-}
+void registry_add(goroutine* g) noexcept { shard_of(g).add(g); }
 
-void registry_remove(goroutine* g) noexcept {
-  registry_shard& s = shard_of(g);
-  std::lock_guard<spin_mutex> lock(s.mu);
-  if (g->all_prev) g->all_prev->all_next = g->all_next; else s.head = g->all_next;
-  if (g->all_next) g->all_next->all_prev = g->all_prev;
-  g->all_prev = g->all_next = nullptr;
-}
+void registry_remove(goroutine* g) noexcept { shard_of(g).remove(g); }
 
 int for_each_goroutine(void (*f)(const goroutine*, void*), void* ctx, bool try_only) {
   int skipped = 0;
   for (int i = 0; i < registry_shards; ++i) {
-    registry_shard& s = shards()[i];
+    goroutine_shard& s = shards()[i];
     if (try_only) {
       bool locked = false;
       for (int spin = 0; spin < 1000 && !(locked = s.mu.try_lock()); ++spin) {
