@@ -38,7 +38,6 @@ namespace {
 
 // initial-exec: see park.cpp.
 __attribute__((tls_model("initial-exec"))) thread_local worker* tls_worker = nullptr;
-std::atomic<scheduler*> the_scheduler{nullptr};
 
 // How long an idle worker keeps looking for work before it sleeps. Longer
 // than a goroutine's typical wake-to-block cycle, so a worker that just
@@ -95,8 +94,8 @@ void register_stacks_for_leak_check() {
 #endif
 
 void on_process_exit(int, void*) {
-  if (scheduler* s = the_scheduler.load(std::memory_order_acquire)) {
-    s->exiting.store(true, std::memory_order_seq_cst);
+  if (scheduler::started()) {
+    scheduler::instance().exiting.store(true, std::memory_order_seq_cst);
     trace_flush_at_exit();
 #if defined(CSP_ASAN)
     register_stacks_for_leak_check();
@@ -149,16 +148,13 @@ CSP_TLS_ACCESSOR goroutine* current_goroutine() noexcept {
 
 // ---- start-up -----------------------------------------------------------
 
-bool scheduler::started() noexcept { return the_scheduler.load(std::memory_order_acquire) != nullptr; }
+bool scheduler::started() noexcept { return the_instance_.load(std::memory_order_acquire) != nullptr; }
 
-scheduler& scheduler::instance() {
-  scheduler* s = the_scheduler.load(std::memory_order_acquire);
-  if (__builtin_expect(s != nullptr, 1)) return *s;
+scheduler& scheduler::start() {
   static scheduler* created = [] {
     auto* p = new scheduler();
-    // release; pairs with the acquire above: a thread that sees the pointer
-    // sees a constructed scheduler.
-    the_scheduler.store(p, std::memory_order_release);
+    // release; pairs with the acquire in instance().
+    the_instance_.store(p, std::memory_order_release);
     p->set_procs(default_procs());
     return p;
   }();

@@ -178,8 +178,15 @@ struct alignas(64) worker {
 class scheduler {
  public:
   // instance starts the runtime on first use. Never destroyed: goroutines
-  // still running when main returns are abandoned, as in Go.
-  static scheduler& instance();
+  // still running when main returns are abandoned, as in Go. Inline: every
+  // park, ready and spawn asks for it.
+  static scheduler& instance() {
+    // acquire; pairs with the release in start(): a thread that sees the
+    // pointer sees a constructed scheduler.
+    scheduler* s = the_instance_.load(std::memory_order_acquire);
+    if (__builtin_expect(s != nullptr, 1)) return *s;
+    return start();
+  }
 
   // The switch path (switch_away, finish_handoff); worker thread only.
   goroutine* next_for_handoff(worker* w);
@@ -196,6 +203,7 @@ class scheduler {
   int procs() const noexcept { return nprocs_.load(std::memory_order_relaxed); }
 
   std::uint64_t new_id() noexcept;
+
 
   // The deadlock detector's view (sched/deadlock.cpp).
   bool all_idle_locked() const CSP_REQUIRES(sched_mu_);
@@ -260,6 +268,9 @@ class scheduler {
   void global_push(goroutine* g) noexcept;
   void global_push_batch(goroutine** gs, std::uint32_t n) noexcept;
   void retire(worker* w);
+
+  static scheduler& start();  // instance()'s first call
+  static inline std::atomic<scheduler*> the_instance_{nullptr};
 
   static constexpr int max_workers = 256;
   static constexpr int run_next_streak_limit = 64;
