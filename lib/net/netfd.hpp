@@ -77,7 +77,9 @@ class netfd {
   // socket's receive queue was empty then and any later data brings a
   // fresh edge (a token or a wake-up). The next read waits for readiness
   // first instead of spending a read(2) on EAGAIN: one system call fewer
-  // per request on a keep-alive connection. Guarded by read_mu_.
+  // per request on a keep-alive connection. Not once the peer has hung up
+  // (pd_hung_up): its FIN may have come in the same edge as the data, and
+  // no edge would announce the end of stream. Guarded by read_mu_.
   bool read_drained_ = false;
   sync::mutex write_mu_;
 };

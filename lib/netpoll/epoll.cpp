@@ -101,7 +101,8 @@ void backend_wait(std::int64_t timeout_ns, ready_list& out) noexcept {
     // syscall reports what happened.
     bool readable = (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
     bool writable = (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
-    pd_ready(pd, readable, writable, out);
+    bool hangup = (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    pd_ready(pd, readable, writable, hangup, out);
   }
 }
 

@@ -96,6 +96,11 @@ struct poll_desc {
   spin_mutex mu;
   int fd = -1;
   std::atomic<bool> closing{false};  // written under mu
+  // hung_up: the backend reported a hang-up or an error on the fd (sticky
+  // until the descriptor is recycled). Written under mu by pd_ready before
+  // it readies the waiter, so a task woken by that report sees it; read
+  // without mu by netfd::read (pd_hung_up).
+  std::atomic<bool> hung_up{false};
   direction dirs[2];                 // [io_mode]
   poll_desc* next_free = nullptr;    // free list link; guarded by the pool's lock
   // published: stored (release) before the fd is registered, loaded
@@ -129,9 +134,18 @@ void pd_set_deadline(poll_desc* pd, std::int64_t when_ns, unsigned modes) noexce
 // pd_evict marks pd closing and wakes its waiters (they return closed).
 void pd_evict(poll_desc* pd) noexcept;
 
-// pd_ready is the backend's report: `readable`/`writable` may be ready.
-// Sets the tokens and moves the waiters to `out`. Poller only.
-void pd_ready(poll_desc* pd, bool readable, bool writable, ready_list& out) noexcept;
+// pd_ready is the backend's report: `readable`/`writable` may be ready,
+// and `hangup` if the peer hung up or the fd has an error. Sets the tokens
+// and moves the waiters to `out`. Poller only.
+void pd_ready(poll_desc* pd, bool readable, bool writable, bool hangup, ready_list& out) noexcept;
+
+// pd_hung_up: a hang-up or error has been reported for pd's fd. Once it
+// has, edge-triggered readiness may never come again, so a reader must not
+// wait for an edge before reading. Any thread.
+inline bool pd_hung_up(const poll_desc* pd) noexcept {
+  // acquire; pairs with the release store in pd_ready.
+  return pd->hung_up.load(std::memory_order_acquire);
+}
 
 // ---- backend contract (epoll.cpp) -----------------------------------------
 

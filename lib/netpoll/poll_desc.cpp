@@ -80,6 +80,7 @@ poll_desc* pd_alloc(int fd) noexcept {
   std::lock_guard<spin_mutex> lock(pd->mu);
   pd->fd = fd;
   pd->closing.store(false, std::memory_order_relaxed);
+  pd->hung_up.store(false, std::memory_order_relaxed);
   for (auto& d : pd->dirs) {
     CSP_ASSERT(d.waiter == nullptr);
     d.ready = false;
@@ -186,8 +187,9 @@ void pd_evict(poll_desc* pd) noexcept {
   wake(woken[1]);
 }
 
-void pd_ready(poll_desc* pd, bool readable, bool writable, ready_list& out) noexcept {
+void pd_ready(poll_desc* pd, bool readable, bool writable, bool hangup, ready_list& out) noexcept {
   std::lock_guard<spin_mutex> lock(pd->mu);
+  if (hangup) pd->hung_up.store(true, std::memory_order_release);
   if (readable) {
     pd->dirs[0].ready = true;
     if (task* t = take_waiter(pd->dirs[0])) out.push(t);
