@@ -204,7 +204,6 @@ class scheduler {
 
   std::uint64_t new_id() noexcept;
 
-
   // The deadlock detector's view (sched/deadlock.cpp).
   bool all_idle_locked() const CSP_REQUIRES(sched_mu_);
   // work_visible: some run queue, run_next slot or the global queue holds work.
