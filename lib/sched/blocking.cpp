@@ -104,7 +104,14 @@ class blocking_pool {
       task* t = job->waiter;  // the job is on t's stack: gone once t runs
       job->run(job->arg);
       ready(t);
-      pending_wakers.fetch_sub(1, std::memory_order_seq_cst);
+      // Dropped after the ready, so no check sees t neither runnable nor
+      // counted. But t may have run and blocked for good before the drop,
+      // and the check it (or the last idle worker) made then saw our count
+      // and stayed quiet: a helper is no worker, nothing would look again.
+      // So the drop to zero looks once more (cheap unless everything is
+      // asleep). Found by runtime_test's "deadlock_after_blocking" child,
+      // which hung under ASan instead of reporting.
+      if (pending_wakers.fetch_sub(1, std::memory_order_seq_cst) == 1) check_deadlock();
       lock.lock();
     }
   }
