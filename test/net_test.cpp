@@ -62,6 +62,20 @@ net::conn must_dial(const std::string& addr) {
   return c;
 }
 
+// read_to_eof reads c until end of stream, 64 bytes at a time (so a
+// short message is one short read), and returns what it read, with an
+// error other than eof appended as "<message>".
+std::string read_to_eof(const net::conn& c) {
+  std::string got;
+  std::array<char, 64> buf;
+  for (;;) {
+    auto [n, err] = c.read(buf);
+    if (err == net::errc::eof) return got;
+    if (err) return got + "<" + err.message() + ">";
+    got.append(buf.data(), n);
+  }
+}
+
 // read_exactly reads n bytes (or fails the test).
 std::string read_exactly(const net::conn& c, std::size_t n) {
   std::string out(n, '\0');
@@ -227,17 +241,7 @@ TEST_CASE("net: close_write half-closes: the peer reads eof and can still write 
   REQUIRE(!aerr);
   auto done = make_chan<std::string>(1);
   go([peer, done] {
-    std::string got;
-    std::array<char, 64> buf;
-    for (;;) {
-      auto [n, err] = peer.read(buf);
-      if (err == net::errc::eof) break;
-      if (err) {
-        got += "<" + err.message() + ">";
-        break;
-      }
-      got.append(buf.data(), n);
-    }
+    std::string got = read_to_eof(peer);
     peer.write("reply after eof");
     peer.close();
     done.send(got);
@@ -272,18 +276,8 @@ TEST_CASE("net: data and the peer's FIN in one readiness edge: the reader still 
     auto parked = make_chan<bool>(1);
     go([peer, got, parked] {
       peer.set_read_deadline(time::now() + 5s);
-      std::string text;
-      std::array<char, 64> buf;
       parked.send(true);
-      for (;;) {
-        auto [n, err] = peer.read(buf);
-        if (err == net::errc::eof) break;
-        if (err) {
-          text += "<" + err.message() + ">";
-          break;
-        }
-        text.append(buf.data(), n);
-      }
+      std::string text = read_to_eof(peer);
       peer.close();
       got.send(text);
     });
