@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -16,9 +17,16 @@ namespace csp::detail {
 
 namespace {
 
-// Stacks per mmap: enough to amortize the system call and the VMA, few
-// enough that a program with a handful of goroutines reserves little.
-constexpr std::size_t stacks_per_slab = 32;
+// Stacks per mmap: enough to amortize the system calls, few enough that a
+// program with a handful of goroutines commits little (each stack's top
+// page is populated when its slab is mapped). Unguarded slabs are larger:
+// past the guard budget there may be a million stacks, one VMA per slab.
+constexpr std::size_t stacks_per_guarded_slab = 32;
+constexpr std::size_t stacks_per_unguarded_slab = 128;
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels answer EINVAL
+#endif
 
 #if defined(CSP_ASAN) || defined(CSP_TSAN)
 // Sanitized frames are several times larger.
@@ -80,69 +88,153 @@ stack_pool::stack_pool() {
     }
   }
   stack_size_ = (size + page_ - 1) / page_ * page_;
-  // Each guarded stack costs about two VMAs; leave three quarters of the
-  // process's map count to the program and to unguarded slabs.
-  guard_budget_ = read_max_map_count() / 8;
+  // Two VMAs per guarded stack: half the process's map count goes to
+  // guards, the other half stays the program's (and the unguarded slabs').
+  guard_budget_.store(read_max_map_count() / 4, std::memory_order_relaxed);
 }
 
-void stack_pool::grow_locked() {
-  const bool guarded = guard_budget_ >= stacks_per_slab;
+// populate commits the top page of a stack, where its goroutine's first
+// frames go: one system call instead of a page fault at first touch.
+static void populate_top(const stack& s, std::size_t page, bool& enabled) noexcept {
+  if (!enabled) return;
+  if (::madvise(static_cast<char*>(s.top()) - page, page, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+    enabled = false;  // a kernel without it: fault pages in on touch instead
+}
+
+void stack_pool::grow() {
+  std::size_t budget = guard_budget_.load(std::memory_order_relaxed);
+  bool guarded = false;
+  while (budget >= stacks_per_guarded_slab &&
+         !(guarded = guard_budget_.compare_exchange_weak(budget, budget - stacks_per_guarded_slab,
+                                                         std::memory_order_relaxed))) {
+  }
+  const std::size_t count = guarded ? stacks_per_guarded_slab : stacks_per_unguarded_slab;
   const std::size_t stride = stack_size_ + page_;  // guard page (or spacer) below each stack
-  const std::size_t bytes = stride * stacks_per_slab;
-  void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+  void* base = ::mmap(nullptr, stride * count, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) {
     char msg[320];
     std::snprintf(msg, sizeof msg,
                   "out of memory: cannot map goroutine stacks (%zu live stacks of %zu KiB; "
                   "lower CSP_STACK_SIZE or raise vm.max_map_count): %s",
-                  live_, stack_size_ / 1024, std::strerror(errno));
+                  live_stacks(), stack_size_ / 1024, std::strerror(errno));
     fatal_user(msg);
   }
-  mapped_ += stacks_per_slab;
-  for (std::size_t i = 0; i < stacks_per_slab; ++i) {
+  stack fresh[stacks_per_unguarded_slab];
+  for (std::size_t i = 0; i < count; ++i) {
     char* lo = static_cast<char*>(base) + i * stride;
     stack s{lo + page_, stack_size_, guarded};
-    if (guarded) {
-      if (::mprotect(lo, page_, PROT_NONE) != 0) s.guarded = false;
-    }
-    cold_.push_back(s);
+    if (guarded && ::mprotect(lo, page_, PROT_NONE) != 0) s.guarded = false;
+    populate_top(s, page_, populate_);
+    fresh[count - 1 - i] = s;  // the lowest address is handed out first
   }
-  if (guarded) guard_budget_ -= stacks_per_slab;
+  std::lock_guard<spin_mutex> lock(mu_);
+  for (std::size_t i = 0; i < count; ++i) warm_.push_back(fresh[i]);
 }
 
 stack stack_pool::allocate() {
-  std::lock_guard<spin_mutex> lock(mu_);
-  stack s;
-  if (!warm_.empty()) {
-    s = warm_.back();
-    warm_.pop_back();
-  } else {
-    if (cold_.empty()) grow_locked();
-    s = cold_.back();
-    cold_.pop_back();
+  for (;;) {
+    stack s;
+    {
+      std::lock_guard<spin_mutex> lock(mu_);
+      if (!warm_.empty()) {
+        s = warm_.back();
+        warm_.pop_back();
+        if (warm_.size() < low_water_) low_water_ = warm_.size();
+        ++live_;
+        return s;
+      }
+      if (!cold_.empty()) {
+        s = cold_.back();
+        cold_.pop_back();
+        ++live_;
+      }
+    }
+    if (s) {
+      populate_top(s, page_, populate_);
+      return s;
+    }
+    grow();
   }
-  ++live_;
-  return s;
 }
 
-void stack_pool::release(const stack& s) noexcept {
-  std::unique_lock<spin_mutex> lock(mu_);
-  --live_;
-  if (warm_.size() < warm_limit) {
-    warm_.push_back(s);
-    return;
+void stack_pool::release(const stack* s, std::size_t n) noexcept {
+  std::lock_guard<spin_mutex> lock(mu_);
+  for (std::size_t i = 0; i < n; ++i) warm_.push_back(s[i]);
+  live_ -= n;
+  update_trim_due_locked();
+}
+
+void stack_pool::update_trim_due_locked() {
+  if (warm_.size() > retain_min && trim_due_.load(std::memory_order_relaxed) == INT64_MAX)
+    trim_due_.store(last_trim_ + trim_period_ns, std::memory_order_relaxed);
+}
+
+void stack_pool::trim(std::int64_t now) noexcept {
+  if (now < trim_due_.load(std::memory_order_relaxed)) return;
+  std::size_t excess;
+  {
+    std::lock_guard<spin_mutex> lock(mu_);
+    if (now < trim_due_.load(std::memory_order_relaxed)) return;  // another worker trimmed
+    excess = std::min(low_water_, warm_.size());
+    excess = excess > retain_min ? excess - retain_min : 0;
+    last_trim_ = now;
+    // A stack taken from now on counts against the next trim's excess.
+    low_water_ = warm_.size() - excess;
+    trim_due_.store(low_water_ > retain_min ? now + trim_period_ns : INT64_MAX,
+                    std::memory_order_relaxed);
   }
-  lock.unlock();
-  // Give the pages back but keep the range; they read as zero again.
-  ::madvise(s.bottom, s.size, MADV_DONTNEED);
-  lock.lock();
-  cold_.push_back(s);
+  take_back(excess);
+}
+
+void stack_pool::trim_now() noexcept {
+  std::size_t excess;
+  {
+    std::lock_guard<spin_mutex> lock(mu_);
+    excess = warm_.size() > retain_min ? warm_.size() - retain_min : 0;
+    low_water_ = warm_.size() - excess;
+  }
+  take_back(excess);
+}
+
+// take_back moves up to n of the coldest free stacks to cold_, giving
+// their pages back to the OS: sorted by address, so that each run of
+// adjacent stacks (a slab's) costs one madvise and one TLB shootdown.
+void stack_pool::take_back(std::size_t n) {
+  if (n == 0) return;
+  std::vector<stack> out;
+  out.reserve(n);
+  {
+    std::lock_guard<spin_mutex> lock(mu_);
+    n = std::min(n, warm_.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      out.push_back(warm_.front());
+      warm_.pop_front();
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const stack& a, const stack& b) { return a.bottom < b.bottom; });
+  for (std::size_t i = 0; i < out.size();) {
+    char* lo = static_cast<char*>(out[i].bottom);
+    char* hi = static_cast<char*>(out[i].top());
+    std::size_t j = i + 1;
+    // The next stack of the slab starts one guard (or spacer) page above.
+    while (j < out.size() && static_cast<char*>(out[j].bottom) == hi + page_) hi = static_cast<char*>(out[j++].top());
+    // The pages read as zero again; the guard pages between keep PROT_NONE.
+    ::madvise(lo, static_cast<std::size_t>(hi - lo), MADV_DONTNEED);
+    i = j;
+  }
+  std::lock_guard<spin_mutex> lock(mu_);
+  cold_.insert(cold_.end(), out.begin(), out.end());
 }
 
 std::size_t stack_pool::live_stacks() const noexcept {
   std::lock_guard<spin_mutex> lock(mu_);
   return live_;
+}
+
+std::size_t stack_pool::resident_free() const noexcept {
+  std::lock_guard<spin_mutex> lock(mu_);
+  return warm_.size();
 }
 
 }  // namespace csp::detail

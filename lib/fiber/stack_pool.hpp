@@ -1,31 +1,45 @@
-// stack_pool.hpp — goroutine stacks: mmap'ed, lazily committed, reused.
+// stack_pool.hpp — goroutine stacks: mmap'ed, committed a page at a time,
+// reused without system calls, and given back to the OS in batches.
 //
 // A stack is a fixed-size range of address space (CSP_STACK_SIZE, default
 // 256 KiB) that the kernel commits page by page as the goroutine touches
-// it, so a parked goroutine that used little stack costs one or two pages.
+// it. A goroutine parked from an ordinary lambda uses one page: the one at
+// the top, which the pool commits in bulk when it maps the stack
+// (MADV_POPULATE_WRITE: about half the cost of faulting it in on first
+// touch). Nothing else of a stack is ever touched by csp itself.
 //
-// Stacks are carved from slabs of many stacks per mmap. While the guard
-// budget lasts, each stack gets a PROT_NONE guard page below it, and an
-// overflow faults there (stack_guard.cpp turns the fault into "fatal error:
-// goroutine N stack overflow"). Guard pages split VMAs, and a stock kernel
-// allows only vm.max_map_count (65530) of them per process, so a million
-// goroutines cannot all have one: past the budget (an eighth of the limit),
-// slabs are unguarded, one VMA each, and the lowest word of each stack (a
-// red zone that must stay zero) is checked whenever its goroutine switches
-// out. That check catches most overflows after the fact; it cannot stop
-// the write.
+// Guards. Stacks are carved from slabs. While the guard budget lasts, each
+// stack gets a PROT_NONE page below it, and an overflow faults there
+// (stack_guard.cpp reports "fatal error: goroutine N stack overflow"). A
+// guard page splits the slab's VMA, two per stack, and a stock kernel
+// allows vm.max_map_count (65530) per process, so the budget is a quarter
+// of that in stacks (half the map count), leaving the rest to the program.
+// Past it, slabs are unguarded (one VMA each) and the only check is the
+// stack pointer's at every switch (stack_pointer_ok): it catches a
+// goroutine that parks or yields deep in its red zone, not one that ran
+// past its bottom and came back. docs/runtime.md, "Stacks", lists the
+// options measured and what each costs.
 //
-// Reuse: a finished goroutine's stack goes to its worker's cache, then to
-// the global pool. The pool keeps up to `warm_limit` stacks as they are;
-// beyond that it madvise(MADV_DONTNEED)s them so their memory goes back to
-// the OS while the address range stays reserved for the next goroutine.
+// Reuse. A finished goroutine's stack goes to its worker's cache, then in
+// batches to the pool's free list (LIFO: the warmest first). Releasing
+// never makes a system call. The free list remembers its low-water mark:
+// the fewest free stacks it held since the last trim. Stacks below that
+// mark were not needed during the whole period, so trim() gives their
+// pages back (MADV_DONTNEED, coalesced across adjacent stacks: one call and
+// one TLB shootdown per run of stacks, not one per stack), keeping
+// `retain_min` warm. An idle worker calls trim() when it is due (at most
+// every trim_period_ns), so the memory of a burst of goroutines goes back
+// once the burst is over and stays while it recurs.
 //
-// Thread affinity: allocate/release are for any thread; callers batch
-// through a per-worker stack_cache (sched/worker) to stay off the lock.
+// Thread safety: every member function is for any thread. Lock: mu_ is a
+// leaf (no other lock is taken while it is held); system calls (mmap,
+// mprotect, madvise) run outside it.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 #include "base/spin_mutex.hpp"
@@ -42,13 +56,15 @@ struct stack {
   void* top() const noexcept { return static_cast<char*>(bottom) + size; }
 };
 
-// canary_intact checks an unguarded stack's red zone: its lowest word,
-// which no goroutine may reach, is still zero. It is never written by csp:
-// a fresh (or madvised) page reads as zero from the kernel's shared zero
-// page, so the check costs no resident memory, where writing a canary
-// would commit a second page per parked goroutine.
-inline bool canary_intact(const stack& s) noexcept {
-  return s.guarded || *static_cast<const volatile std::uint64_t*>(s.bottom) == 0;
+// stack_red_zone: bytes at the bottom of an unguarded stack that a stack
+// pointer seen at a switch must stay above.
+inline constexpr std::size_t stack_red_zone = 1024;
+
+// stack_pointer_ok is the switch-time overflow check: sp (the switching
+// goroutine's stack pointer) is above its stack's red zone. It reads no
+// stack memory, so it commits no page.
+inline bool stack_pointer_ok(const stack& s, const void* sp) noexcept {
+  return static_cast<const char*>(sp) >= static_cast<const char*>(s.bottom) + stack_red_zone;
 }
 
 class stack_pool {
@@ -64,33 +80,47 @@ class stack_pool {
   // naming the limit: there is no way to run a goroutine without a stack.
   stack allocate();
 
-  // release returns a stack to the pool. Its goroutine must be finished.
-  void release(const stack& s) noexcept;
+  // release returns n stacks to the pool; their goroutines must be finished.
+  void release(const stack* s, std::size_t n) noexcept;
+
+  // trim gives back to the OS the free stacks that stayed unused since the
+  // last trim, beyond retain_min, if a trim is due at `now` (CLOCK_MONOTONIC
+  // ns). Makes system calls: idle workers only.
+  void trim(std::int64_t now) noexcept;
+
+  // trim_deadline: when a trim would have work to do, or INT64_MAX. One
+  // relaxed load; an idle worker's sleep ends by then.
+  std::int64_t trim_deadline() const noexcept { return trim_due_.load(std::memory_order_relaxed); }
+
+  // trim_now releases every free stack beyond retain_min at once (tests).
+  void trim_now() noexcept;
 
   // live_stacks counts stacks handed out and not released.
   std::size_t live_stacks() const noexcept;
+  // resident_free counts free stacks whose pages may be resident.
+  std::size_t resident_free() const noexcept;
+
+  static constexpr std::size_t retain_min = 256;            // stacks kept warm by trim
+  static constexpr std::int64_t trim_period_ns = 200'000'000;  // 200 ms
 
  private:
   stack_pool();
-  void grow_locked() CSP_REQUIRES(mu_);
+  void grow();  // maps a slab; takes mu_ only to publish it
+  void take_back(std::size_t n);
+  void update_trim_due_locked() CSP_REQUIRES(mu_);
 
   std::size_t stack_size_;     // usable size, page multiple
   std::size_t page_;
-  std::size_t guard_budget_;   // guarded stacks still allowed
+  std::atomic<std::size_t> guard_budget_;  // guarded stacks still allowed
+  bool populate_ = true;       // MADV_POPULATE_WRITE works here
 
-  // Lock order: a leaf; nothing is taken while mu_ is held.
   mutable spin_mutex mu_;
-  std::vector<stack> warm_ CSP_GUARDED_BY(mu_);   // pages possibly resident
-  std::vector<stack> cold_ CSP_GUARDED_BY(mu_);   // pages returned to the OS
+  std::deque<stack> warm_ CSP_GUARDED_BY(mu_);    // free, pages possibly resident; back = warmest
+  std::vector<stack> cold_ CSP_GUARDED_BY(mu_);   // free, pages given back
+  std::size_t low_water_ CSP_GUARDED_BY(mu_) = 0;  // min warm_.size() since the last trim
+  std::int64_t last_trim_ CSP_GUARDED_BY(mu_) = 0;
   std::size_t live_ CSP_GUARDED_BY(mu_) = 0;
-  std::size_t mapped_ CSP_GUARDED_BY(mu_) = 0;
-
-  // 16384 stacks: a program that starts ten thousand goroutines a round
-  // (wg_fanout) reuses warm stacks instead of faulting fresh pages (15 µs
-  // each here) and paying a TLB shootdown per madvise. Shallow goroutines
-  // leave one or two pages each (64–128 MiB kept at most); returning memory
-  // off the exit path, by an idle worker, is the better fix (issue 5).
-  static constexpr std::size_t warm_limit = 16384;
+  std::atomic<std::int64_t> trim_due_{INT64_MAX};
 };
 
 // parse_stack_size reads a size like "65536", "64k", "1M"; returns 0 when

@@ -17,6 +17,7 @@
 
 #include "base/cpu_relax.hpp"
 #include "base/cycle_clock.hpp"
+#include "base/stack_pointer.hpp"
 #include "debug/fatal.hpp"
 #include "fiber/stack_guard.hpp"
 #include "netpoll/netpoll.hpp"
@@ -581,8 +582,12 @@ void scheduler::go_idle(worker* w) {
   std::int64_t deadline = never;
   if (sleeper) {
     // Re-read after publishing: an armer that read sleeper_deadline_ before
-    // we published stored its deadline before that, so we see it here.
-    deadline = timer_next_deadline.load(std::memory_order_seq_cst);
+    // we published stored its deadline before that, so we see it here. The
+    // stack pool's next trim bounds the sleep too, so that a burst's stacks
+    // go back to the OS even when nothing else wakes the runtime.
+    stack_pool& pool = stack_pool::instance();
+    pool.trim(mono_ns());
+    deadline = std::min(timer_next_deadline.load(std::memory_order_seq_cst), pool.trim_deadline());
     std::lock_guard<spin_mutex> lock(sched_mu_);
     if (timer_sleeper_ == w) sleeper_deadline_.store(deadline, std::memory_order_seq_cst);
   }
@@ -711,9 +716,9 @@ void scheduler::after_switch(worker* w, goroutine* g) {
       if (w->stack_cache_len == worker::stack_cache_size) {
         // Keep half, return half: a worker that alternates spawn and exit
         // does not bounce on the pool's lock.
-        for (int i = worker::stack_cache_size / 2; i < worker::stack_cache_size; ++i)
-          stack_pool::instance().release(w->stack_cache[i]);
-        w->stack_cache_len = worker::stack_cache_size / 2;
+        constexpr int half = worker::stack_cache_size / 2;
+        stack_pool::instance().release(w->stack_cache + half, half);
+        w->stack_cache_len = half;
       }
       w->stack_cache[w->stack_cache_len++] = s;
       registry_remove(g);
@@ -767,7 +772,7 @@ goroutine* scheduler::next_for_handoff(worker* w) {
 void switch_away(post_switch what) noexcept {
   worker* w = current_worker();
   goroutine* g = w->current;
-  if (!canary_intact(g->stk)) report_stack_overflow(g);
+  if (!stack_pointer_ok(g->stk, stack_pointer())) report_stack_overflow(g);
   const bool exiting = what.what == post_switch::action::exit;
   if (__builtin_expect(trace_on, 0))
     trace_run_finish(g, exiting ? trace_run_end::exit
