@@ -18,10 +18,50 @@
 
 namespace csp::detail {
 bool in_goroutine() noexcept;
+// run_main runs body(arg) as goroutine 1 and blocks the calling thread
+// until it returns (lib/sched/main_goroutine.cpp).
+void run_main(void (*body)(void*), void* arg, const source_location& created_at);
 // blocking_call runs run(arg) on a helper thread while the calling
 // goroutine parks (lib/sched/blocking.cpp). Goroutines only.
 void blocking_call(void (*run)(void*) noexcept, void* arg);
 }  // namespace csp::detail
+
+namespace csp {
+
+// run runs f as Go's main goroutine, goroutine 1, on the scheduler, and
+// returns when f returns: f's int result, or 0 when f returns void.
+//
+//   int main() { return csp::run([] { ... }); }
+//
+// Inside run, f's blocking operations park like any goroutine's, so a
+// collector loop in f costs what it costs in Go, where the same loop on the
+// plain main thread sleeps and wakes a thread per item. Goroutines still
+// running when run returns are abandoned, as when main returns. An
+// exception escaping f is Go's panic in main: stdout and stderr are
+// flushed, "panic: <what()>" and "goroutine 1 [running]" plus the dump of
+// the others go to stderr, and the process exits with status 2. From a
+// goroutine, run just calls f.
+template <class F>
+int run(F&& f, const detail::source_location& loc = detail::source_location::current()) {
+  static_assert(std::is_invocable_v<F&>, "csp::run: f must be callable with no arguments");
+  using R = std::invoke_result_t<F&>;
+  static_assert(std::is_void_v<R> || std::is_convertible_v<R, int>,
+                "csp::run: f must return void or something convertible to int");
+  struct frame {
+    std::remove_reference_t<F>* f;
+    int result;
+  } fr{std::addressof(f), 0};
+  auto body = [](void* arg) {
+    auto* fp = static_cast<frame*>(arg);
+    if constexpr (std::is_void_v<R>) std::invoke(*fp->f);
+    else fp->result = static_cast<int>(std::invoke(*fp->f));
+  };
+  if (detail::in_goroutine()) body(&fr);
+  else detail::run_main(body, &fr, loc);
+  return fr.result;
+}
+
+}  // namespace csp
 
 namespace csp::runtime {
 

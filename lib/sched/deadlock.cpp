@@ -48,6 +48,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -86,6 +87,9 @@ long sanitizer_threads(long process_threads) noexcept {
 }
 
 [[noreturn]] void report_deadlock() noexcept {
+  // What the program printed first must not be lost (stdout to a file is
+  // fully buffered); every thread is parked in csp, so none holds a stdio lock.
+  std::fflush(nullptr);
   write_stderr("fatal error: all goroutines are asleep - deadlock!\n\n");
   dump_goroutines_to_fd(2, /*from_signal=*/false);
   ::_exit(2);

@@ -100,10 +100,13 @@ void fd_sink(const char* text, std::size_t len, void* ctx) {
 
 }  // namespace
 
+std::atomic<bool> show_main_thread{true};
+
 void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal, const std::uint64_t* leaked,
                         std::size_t n_leaked) {
   dump_ctx d{sink, ctx, cycle_clock::reading(), leaked, n_leaked};
-  if (thread_task* m = main_thread_task()) {
+  thread_task* m = main_thread_task();
+  if (m != nullptr && show_main_thread.load(std::memory_order_relaxed)) {
     wait_reason why = m->reason.load(std::memory_order_relaxed);
     char dur[48] = "";
     if (why != wait_reason::none) {

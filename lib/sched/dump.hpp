@@ -1,6 +1,7 @@
 // dump.hpp — Go-style goroutine dumps.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -18,6 +19,11 @@ using dump_sink = void (*)(const char* text, std::size_t len, void* ctx);
 void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal,
                         const std::uint64_t* leaked = nullptr, std::size_t n_leaked = 0);
 void dump_goroutines_to_fd(int fd, bool from_signal);
+
+// show_main_thread: whether dumps show the main thread as goroutine 1.
+// Not while csp::run's goroutine is goroutine 1 (lib/sched/main_goroutine.cpp),
+// nor after a panic report has printed it.
+extern std::atomic<bool> show_main_thread;
 
 // main_thread_task is the main thread's task once it has blocked in csp
 // (null before), for goroutine 1's line.

@@ -2,6 +2,7 @@
 #include "sched/goroutine.hpp"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "base/registry_shard.hpp"
 #include "base/spin_mutex.hpp"
 #include "debug/fatal.hpp"
+#include "sched/dump.hpp"
 #include "sched/goroutine_cache.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/trace.hpp"
@@ -125,9 +127,13 @@ void free_goroutine(goroutine* g) noexcept {
 void discard_goroutine(goroutine* g) noexcept { free_goroutine(g); }
 
 void start_goroutine(goroutine* g, closure_fn run) noexcept {
+  start_goroutine_with_id(g, scheduler::instance().new_id(), run);
+}
+
+void start_goroutine_with_id(goroutine* g, std::uint64_t id, closure_fn run) noexcept {
   scheduler& s = scheduler::instance();
   g->run = run;
-  g->id = s.new_id();
+  g->id = id;
   registry_add(g);
   s.live_goroutines.fetch_add(1, std::memory_order_relaxed);
   if (worker* w = current_worker()) w->stats.created.add();
@@ -142,6 +148,14 @@ namespace {
 // first frame and cost each parked goroutine a second stack page.
 [[noreturn, gnu::noinline]] void report_panic(const goroutine* g, const char* what) noexcept {
   std::fflush(nullptr);
+  if (g->id == main_goroutine_id) {
+    // A panic in main (csp::run): the dump shows goroutine 1 running, then the others.
+    write_stderr("panic: ");
+    write_stderr(what);
+    write_stderr("\n\n");
+    dump_goroutines_to_fd(2, /*from_signal=*/false);
+    ::_exit(2);
+  }
   char text[2400];
   std::snprintf(text, sizeof text, "panic: %s\n\ngoroutine %llu [running]:\n\tcreated at %s:%u in %s\n",
                 what, static_cast<unsigned long long>(g->id), g->created_at.file_name(),

@@ -97,12 +97,24 @@ struct goroutine final : task {
 };
 
 // thread_task: a plain OS thread's stand-in while it blocks in csp.
+// A parked thread's woken word: see wait_woken in park.cpp.
+inline constexpr std::uint32_t woken_parked = 0, woken_ready = 1, woken_sleeping = 2;
+
 struct thread_task final : task {
   thread_task() noexcept : task(kind::thread) {}
-  // woken: 0 while parked, 1 once readied; futex word. release in ready()
-  // pairs with the acquire in park().
-  std::atomic<std::uint32_t> woken{1};
+  // woken: the futex word of park/ready for threads (park.cpp,
+  // wait_woken). release in ready() pairs with the acquire in park().
+  std::atomic<std::uint32_t> woken{woken_ready};
 };
+
+// main_goroutine_id is csp::run's goroutine, Go's main goroutine; go()'s
+// goroutines are numbered from 2, so the main thread, shown as goroutine 1
+// in dumps when it blocks, never shares a number with one of them.
+inline constexpr std::uint64_t main_goroutine_id = 1;
+
+// start_goroutine_with_id is start_goroutine (csp/detail/spawn.hpp) with
+// the id chosen by the caller (csp::run's goroutine 1).
+void start_goroutine_with_id(goroutine* g, std::uint64_t id, closure_fn run) noexcept;
 
 // goroutine_id_batch: goroutine ids are handed to workers this many at a
 // time (scheduler::new_id); the registry shards by batch.

@@ -7,12 +7,15 @@
 
 #include <atomic>
 
+#include "base/cpu_relax.hpp"
 #include "base/cycle_clock.hpp"
+#include "base/stack_pointer.hpp"
 #include "debug/fatal.hpp"
 #include "sched/dump.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/trace.hpp"
+#include "time/timer_heap.hpp"
 
 namespace csp::detail {
 
@@ -37,6 +40,39 @@ CSP_TLS_ACCESSOR thread_task* this_thread_task() noexcept {
   return t;
 }
 
+// How long a plain thread blocked in csp spins before it sleeps in the
+// futex. A goroutine that answers a thread in a steady exchange (a
+// collector loop in main) usually does so within a few microseconds; a
+// futex sleep and the cross-thread wake-up cost 7–24 µs each on the
+// reference VM, and make the goroutine's side a system call too.
+constexpr std::int64_t thread_spin_ns = 20'000;
+
+// wait_woken returns once ready() has set t->woken to woken_ready. The
+// protocol (woken is the futex word):
+//   woken_parked   parked and spinning: ready() only stores;
+//   woken_sleeping parked in (or about to enter) FUTEX_WAIT: ready() wakes;
+//   woken_ready    readied.
+// The sleeper announces itself by CAS parked→sleeping and ready() by
+// exchange, so exactly one of them sees the other: either the CAS fails
+// (ready came first; no sleep) or the exchange returns sleeping (wake).
+void wait_woken(thread_task* t) noexcept {
+  // acquire (every load and the CAS); pairs with the release exchange in
+  // ready(): what the waker wrote (the value it handed over) is visible
+  // once we see woken_ready.
+  if (t->woken.load(std::memory_order_acquire) == woken_ready) return;
+  const std::int64_t until = mono_now_ns() + thread_spin_ns;
+  do {
+    for (int i = 0; i < 64; ++i) {
+      cpu_relax();
+      if (t->woken.load(std::memory_order_acquire) == woken_ready) return;
+    }
+  } while (mono_now_ns() < until);
+  std::uint32_t expected = woken_parked;
+  if (!t->woken.compare_exchange_strong(expected, woken_sleeping, std::memory_order_acquire)) return;
+  while (t->woken.load(std::memory_order_acquire) != woken_ready)
+    futex(&t->woken, FUTEX_WAIT_PRIVATE, woken_sleeping);
+}
+
 void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
   // After main returned the workers run no goroutine (scheduler::exiting),
   // so a thread blocking now (a static destructor, an atexit handler) would
@@ -52,32 +88,16 @@ void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
   t->park_seq.fetch_add(1, std::memory_order_relaxed);
   // release (the leak check's acquire of woken == 0 is not used: threads
   // are never reported); no waker can run before unlock().
-  t->woken.store(0, std::memory_order_release);
+  t->woken.store(woken_parked, std::memory_order_release);
   // Counted before unlock(): from the moment a waker can see us, the
   // deadlock detector must see us too (ready() takes us off again).
   thread_parks.fetch_add(1, std::memory_order_seq_cst);  // before parked_threads: see check_deadlock
   parked_threads.fetch_add(1, std::memory_order_seq_cst);
   if (unlock != nullptr) unlock(arg);
   check_deadlock();
-  // acquire; pairs with the release store in ready(): what the waker wrote
-  // (the value it handed over) is visible once we see woken == 1.
-  while (t->woken.load(std::memory_order_acquire) == 0) futex(&t->woken, FUTEX_WAIT_PRIVATE, 0);
+  wait_woken(t);
   if (__builtin_expect(trace_on, 0)) trace_thread_unpark(t);
   t->reason.store(wait_reason::none, std::memory_order_relaxed);
-}
-
-// stack_pointer: the caller's stack pointer, without forcing a frame pointer
-// (as __builtin_frame_address would) on the park path.
-inline const void* stack_pointer() noexcept {
-  const void* sp;
-#if defined(__x86_64__)
-  asm("mov %%rsp, %0" : "=r"(sp));
-#elif defined(__aarch64__)
-  asm("mov %0, sp" : "=r"(sp));
-#else
-  sp = __builtin_frame_address(0);
-#endif
-  return sp;
 }
 
 }  // namespace
@@ -146,8 +166,8 @@ void ready(task* t) noexcept {
   // release; pairs with the acquire in park_thread(). After this store the
   // thread may return and exit; the futex call below only names the
   // address, it does not dereference it.
-  tt->woken.store(1, std::memory_order_release);
-  futex(&tt->woken, FUTEX_WAKE_PRIVATE, 1);
+  if (tt->woken.exchange(woken_ready, std::memory_order_release) == woken_sleeping)
+    futex(&tt->woken, FUTEX_WAKE_PRIVATE, 1);
 }
 
 std::uint32_t fastrand() noexcept {

@@ -300,7 +300,7 @@ class scheduler {
 
   global_queue global_;  // the global run queue (sched/global_queue.hpp)
 
-  std::atomic<std::uint64_t> id_source_{1};
+  std::atomic<std::uint64_t> id_source_{main_goroutine_id + 1};
 
 };
 
