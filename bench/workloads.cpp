@@ -55,6 +55,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <csp/go.hpp>
 
@@ -64,6 +65,7 @@ using namespace csp;
 using clock_type = std::chrono::steady_clock;
 
 int procs = 1;  // runtime::gomaxprocs(), the _p<N> suffix
+bool in_goroutine_body = true;  // the workload runs in run_body's goroutine
 
 void report(const char* name, double value, const char* unit) {
   std::printf("BENCH %s_p%d %.1f %s\n", name, procs, value, unit);
@@ -504,11 +506,171 @@ void tcp_pingpong(std::int64_t n) {
   ::close(lfd);
 }
 
+
+// ---------------------------------------------------------------------------
+// Program shapes that ported Go programs have (issue: real programs). These
+// run on the plain main thread, as a line-for-line port's main does, unless
+// the name says otherwise; Go's run in its main goroutine.
+
+// peak_rss_mib returns the process's peak resident set size (VmHWM), MiB.
+double peak_rss_mib() {
+  std::ifstream f("/proc/self/status");
+  std::string key;
+  while (f >> key) {
+    if (key == "VmHWM:") {
+      std::int64_t kb = 0;
+      f >> kb;
+      return double(kb) / 1024.0;
+    }
+    f.ignore(1 << 20, '\n');
+  }
+  fail("VmHWM not found");
+}
+
+// minor_faults returns the process's minor page faults so far.
+long minor_faults() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt;
+}
+
+// daisy_chain: Pike's daisy chain. main starts n goroutines, each doing
+// `left <- 1 + <-right`, sends 1 into the rightmost and receives n + 1 from
+// the leftmost. Time per link, peak RSS and minor faults.
+void daisy_chain(std::int64_t n) {
+  const long faults0 = minor_faults();
+  auto start = clock_type::now();
+  auto leftmost = make_chan<std::int64_t>();
+  auto right = leftmost, left = leftmost;
+  for (std::int64_t i = 0; i < n; ++i) {
+    right = make_chan<std::int64_t>();
+    go([](send_only<std::int64_t> l, recv_only<std::int64_t> r) { l.send(1 + r.recv().value()); },
+       left, right);
+    left = right;
+  }
+  go([](send_only<std::int64_t> c) { c.send(1); }, right);
+  if (leftmost.recv().value() != n + 1) fail("daisy_chain: wrong sum");
+  report("daisy_chain", ns_per(start, n), "ns/link");
+  report("daisy_chain_rss", peak_rss_mib(), "MiB");
+  report("daisy_chain_faults", double(minor_faults() - faults0), "faults");
+}
+
+// main_recv: goroutine producers, the plain main thread consuming: 4
+// producers send n/4 items each over one channel, unbuffered and then with
+// capacity 128.
+void main_recv(std::int64_t n) {
+  for (int cap : {0, 128}) {
+    auto ch = make_chan<std::int64_t>(cap);
+    constexpr int producers = 4;
+    sync::wait_group wg;
+    wg.add(producers);
+    auto start = clock_type::now();
+    for (int p = 0; p < producers; ++p) {
+      go([&, ch] {
+        for (std::int64_t i = 0; i < n / producers; ++i) ch.send(i);
+        wg.done();
+      });
+    }
+    go([&, ch] {
+      wg.wait();
+      ch.close();
+    });
+    std::int64_t sum = 0, got = 0;
+    for (std::int64_t v : ch) sum += v, ++got;
+    if (got != n / producers * producers) fail("main_recv: lost items");
+    report(cap == 0 ? "main_recv_unbuffered" : "main_recv_buffered", ns_per(start, got), "ns/item");
+  }
+}
+
+// spawn_from_main: the plain main thread starts n goroutines that each park
+// receiving on their own channel, waits until all have started, then
+// releases them three ways (a third each: a send on their own channel, one
+// shared close, a select that also waits on a one-hour timer) and waits for
+// all to end. Total time, peak RSS and minor faults.
+void spawn_from_main(std::int64_t n) {
+  using namespace std::chrono_literals;
+  const long faults0 = minor_faults();
+  auto start = clock_type::now();
+  auto shared = make_chan<>();
+  std::vector<chan<int>> own(static_cast<std::size_t>(n));
+  sync::wait_group started, ended;
+  started.add(int(n));
+  ended.add(int(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto c = own[std::size_t(i)] = make_chan<int>();
+    switch (i % 3) {
+      case 0:
+        go([&, c] {
+          started.done();
+          c.recv();
+          ended.done();
+        });
+        break;
+      case 1:
+        go([&, shared] {
+          started.done();
+          shared.recv();
+          ended.done();
+        });
+        break;
+      default:
+        go([&, c] {
+          started.done();
+          std::optional<int> v;
+          select(recv(c, v), recv(time::after(1h)));
+          ended.done();
+        });
+    }
+  }
+  started.wait();
+  for (std::int64_t i = 0; i < n; ++i)
+    if (i % 3 != 1) own[std::size_t(i)].send(1);
+  shared.close();
+  ended.wait();
+  report("spawn_from_main", ms_since(start), "ms");
+  report("spawn_from_main_rss", peak_rss_mib(), "MiB");
+  report("spawn_from_main_faults", double(minor_faults() - faults0), "faults");
+}
+
+// doubleselect: Go's test/chan/doubleselect.go: a sender selects over four
+// unbuffered channels, four muxes copy them into one, and a receiver checks
+// every value arrives once. `doubleselect_main` keeps the receive loop in
+// the plain main thread as Go's program does; `doubleselect` runs it in a
+// goroutine (the csp::run shape).
+void doubleselect(std::int64_t n) {
+  auto c1 = make_chan<std::int64_t>(), c2 = make_chan<std::int64_t>(),
+       c3 = make_chan<std::int64_t>(), c4 = make_chan<std::int64_t>();
+  auto done = make_chan<bool>();
+  auto cmux = make_chan<std::int64_t>();
+  auto start = clock_type::now();
+  go([=] {
+    for (std::int64_t i = 0; i < n; ++i) select(send(c1, i), send(c2, i), send(c3, i), send(c4, i));
+    c1.close(), c2.close(), c3.close(), c4.close();
+  });
+  for (auto c : {c1, c2, c3, c4}) {
+    go([=] {
+      for (std::int64_t v : c) cmux.send(v);
+      done.send(true);
+    });
+  }
+  go([=] {
+    for (int i = 0; i < 4; ++i) done.recv();
+    cmux.close();
+  });
+  std::vector<bool> seen(static_cast<std::size_t>(n));
+  for (std::int64_t v : cmux) {
+    if (seen[std::size_t(v)]) fail("doubleselect: duplicate value");
+    seen[std::size_t(v)] = true;
+  }
+  report(in_goroutine_body ? "doubleselect" : "doubleselect_main", ns_per(start, n), "ns/item");
+}
+
 // ---------------------------------------------------------------------------
 
 struct workload {
   double default_n;
   void (*run)(std::int64_t n);  // null: not implemented yet
+  bool on_main = false;         // run on the plain main thread, not in a goroutine
 };
 
 // `all` runs them in name order, as the Go program does.
@@ -529,6 +691,11 @@ const std::map<std::string, workload>& workloads() {
       {"skynet", {1'000'000, skynet}},                            // n = leaves (a power of 10)
       {"context_switch", {5'000'000, context_switch}},            // n = yields per goroutine
       {"tcp_pingpong", {100'000, tcp_pingpong}},                  // n = round trips
+      {"daisy_chain", {100'000, daisy_chain, true}},              // n = links
+      {"main_recv", {1'000'000, main_recv, true}},                // n = items per run
+      {"spawn_from_main", {100'000, spawn_from_main, true}},      // n = goroutines
+      {"doubleselect", {300'000, doubleselect}},                  // n = items
+      {"doubleselect_main", {300'000, doubleselect, true}},       // n = items
       {"idle_cpu", {10, nullptr}},                                // n = seconds (fractional ok)
   };
   return w;
@@ -553,7 +720,9 @@ int run_one(const std::string& name, const workload& w, const char* n_arg) {
     return 3;
   }
   const auto size = static_cast<std::int64_t>(n);
-  run_body([&] { w.run(size); });
+  in_goroutine_body = !w.on_main;
+  if (w.on_main) w.run(size);
+  else run_body([&] { w.run(size); });
   return 0;
 }
 

@@ -43,6 +43,11 @@ var workloads = map[string]workload{
 	"wg_fanout":            {1e4, wgFanout},       // goroutines per round
 	"skynet":               {1e6, skynet},         // leaves (a power of 10)
 	"context_switch":       {5e6, contextSwitch},  // yields per goroutine
+	"daisy_chain":          {1e5, daisyChain},     // links
+	"main_recv":            {1e6, mainRecv},       // items per run
+	"spawn_from_main":      {1e5, spawnFromMain},  // goroutines
+	"doubleselect":         {3e5, doubleSelect("doubleselect")},
+	"doubleselect_main":    {3e5, doubleSelect("doubleselect_main")},
 	"idle_cpu":             {10, nil},             // seconds (see idleCPU)
 }
 
@@ -496,4 +501,179 @@ func main() {
 		os.Exit(2)
 	}
 	runOne(os.Args[1], w, arg)
+}
+
+// Program shapes of ported Go programs; csp runs these on its plain main
+// thread (doubleselect in a goroutine), Go in its main goroutine.
+
+// peakRSSMiB reads VmHWM from /proc/self/status, in MiB.
+func peakRSSMiB() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		fail("%v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(fields[1], 10, 64)
+			return float64(kb) / 1024
+		}
+	}
+	fail("VmHWM not found")
+	return 0
+}
+
+func minorFaults() int64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Minflt
+}
+
+func daisyChain(n int) {
+	faults0 := minorFaults()
+	start := time.Now()
+	leftmost := make(chan int)
+	right, left := leftmost, leftmost
+	for i := 0; i < n; i++ {
+		right = make(chan int)
+		go func(l chan<- int, r <-chan int) { l <- 1 + <-r }(left, right)
+		left = right
+	}
+	go func(c chan<- int) { c <- 1 }(right)
+	if <-leftmost != n+1 {
+		fail("daisy_chain: wrong sum")
+	}
+	report("daisy_chain", nsPer(start, n), "ns/link")
+	report("daisy_chain_rss", peakRSSMiB(), "MiB")
+	report("daisy_chain_faults", float64(minorFaults()-faults0), "faults")
+}
+
+func mainRecv(n int) {
+	for _, capacity := range []int{0, 128} {
+		ch := make(chan int, capacity)
+		const producers = 4
+		var wg sync.WaitGroup
+		wg.Add(producers)
+		start := time.Now()
+		for p := 0; p < producers; p++ {
+			go func() {
+				for i := 0; i < n/producers; i++ {
+					ch <- i
+				}
+				wg.Done()
+			}()
+		}
+		go func() {
+			wg.Wait()
+			close(ch)
+		}()
+		sum, got := 0, 0
+		for v := range ch {
+			sum += v
+			got++
+		}
+		if got != n/producers*producers {
+			fail("main_recv: lost items")
+		}
+		name := "main_recv_buffered"
+		if capacity == 0 {
+			name = "main_recv_unbuffered"
+		}
+		report(name, nsPer(start, got), "ns/item")
+	}
+}
+
+func spawnFromMain(n int) {
+	faults0 := minorFaults()
+	start := time.Now()
+	shared := make(chan struct{})
+	own := make([]chan int, n)
+	var started, ended sync.WaitGroup
+	started.Add(n)
+	ended.Add(n)
+	for i := 0; i < n; i++ {
+		c := make(chan int)
+		own[i] = c
+		switch i % 3 {
+		case 0:
+			go func() {
+				started.Done()
+				<-c
+				ended.Done()
+			}()
+		case 1:
+			go func() {
+				started.Done()
+				<-shared
+				ended.Done()
+			}()
+		default:
+			go func() {
+				started.Done()
+				select {
+				case <-c:
+				case <-time.After(time.Hour):
+				}
+				ended.Done()
+			}()
+		}
+	}
+	started.Wait()
+	for i := 0; i < n; i++ {
+		if i%3 != 1 {
+			own[i] <- 1
+		}
+	}
+	close(shared)
+	ended.Wait()
+	report("spawn_from_main", msSince(start), "ms")
+	report("spawn_from_main_rss", peakRSSMiB(), "MiB")
+	report("spawn_from_main_faults", float64(minorFaults()-faults0), "faults")
+}
+
+func doubleSelect(name string) func(n int) {
+	return func(n int) {
+		c1, c2, c3, c4 := make(chan int), make(chan int), make(chan int), make(chan int)
+		done := make(chan bool)
+		cmux := make(chan int)
+		start := time.Now()
+		go func() {
+			for i := 0; i < n; i++ {
+				select {
+				case c1 <- i:
+				case c2 <- i:
+				case c3 <- i:
+				case c4 <- i:
+				}
+			}
+			close(c1)
+			close(c2)
+			close(c3)
+			close(c4)
+		}()
+		for _, c := range []chan int{c1, c2, c3, c4} {
+			go func(in <-chan int) {
+				for v := range in {
+					cmux <- v
+				}
+				done <- true
+			}(c)
+		}
+		go func() {
+			for i := 0; i < 4; i++ {
+				<-done
+			}
+			close(cmux)
+		}()
+		seen := make([]bool, n)
+		for v := range cmux {
+			if seen[v] {
+				fail("doubleselect: duplicate value")
+			}
+			seen[v] = true
+		}
+		report(name, nsPer(start, n), "ns/item")
+	}
 }
