@@ -406,6 +406,136 @@ void idle_cpu(double seconds) {
   report("idle_cpu", cpu_ms() - before, "ms_cpu");
 }
 
+
+// ---------------------------------------------------------------------------
+// Program shapes of ported Go programs (csp runs these on its plain main
+// thread; here, as in Go, they run in the main thread's fiber). doubleselect
+// needs select: not expressible.
+
+double status_mib(const char* key) {
+  std::ifstream f("/proc/self/status");
+  std::string k;
+  while (f >> k) {
+    if (k == key) {
+      i64 kb = 0;
+      f >> kb;
+      return double(kb) / 1024.0;
+    }
+    f.ignore(1 << 20, '\n');
+  }
+  fail("/proc/self/status: key not found");
+}
+
+long minor_faults() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt;
+}
+
+void daisy_chain(i64 n) {
+  const long faults0 = minor_faults();
+  auto start = clock_type::now();
+  std::vector<std::unique_ptr<uchan<i64>>> chans;
+  chans.push_back(std::make_unique<uchan<i64>>());
+  uchan<i64>* leftmost = chans.back().get();
+  uchan<i64>* left = leftmost;
+  for (i64 i = 0; i < n; ++i) {
+    chans.push_back(std::make_unique<uchan<i64>>());
+    uchan<i64>* right = chans.back().get();
+    spawn([left, right] {
+      i64 v = 0;
+      right->pop(v);
+      left->push(1 + v);
+    });
+    left = right;
+  }
+  spawn([left] { left->push(1); });
+  i64 got = 0;
+  leftmost->pop(got);
+  if (got != n + 1) fail("daisy_chain: wrong sum");
+  report("daisy_chain", ns_per(start, n), "ns/link");
+  report("daisy_chain_rss", status_mib("VmHWM:"), "MiB");
+  report("daisy_chain_faults", double(minor_faults() - faults0), "faults");
+}
+
+void main_recv(i64 n) {
+  for (int cap : {0, 128}) {
+    constexpr int producers = 4;
+    std::unique_ptr<uchan<i64>> u;
+    std::unique_ptr<bchan<i64>> b;
+    if (cap == 0) u = std::make_unique<uchan<i64>>();
+    else b = std::make_unique<bchan<i64>>(cap);
+    auto push = [&](i64 v) { return u ? u->push(v) : b->push(v); };
+    auto pop = [&](i64& v) { return u ? u->pop(v) : b->pop(v); };
+    auto close = [&] { u ? u->close() : b->close(); };
+    wait_group wg;
+    wg.add(producers);
+    auto start = clock_type::now();
+    for (int p = 0; p < producers; ++p) {
+      spawn([&] {
+        for (i64 i = 0; i < n / producers; ++i) push(i);
+        wg.done();
+      });
+    }
+    spawn([&] {
+      wg.wait();
+      close();
+    });
+    i64 v = 0, sum = 0, got = 0;
+    while (pop(v) == channel_op_status::success) sum += v, ++got;
+    if (got != n / producers * producers) fail("main_recv: lost items");
+    report(cap == 0 ? "main_recv_unbuffered" : "main_recv_buffered", ns_per(start, got), "ns/item");
+  }
+}
+
+void spawn_from_main(i64 n) {
+  const long faults0 = minor_faults();
+  auto start = clock_type::now();
+  uchan<int> shared;
+  std::vector<std::unique_ptr<uchan<int>>> own;
+  own.reserve(static_cast<std::size_t>(n));
+  wait_group started, ended;
+  started.add(n);
+  ended.add(n);
+  for (i64 i = 0; i < n; ++i) {
+    own.push_back(std::make_unique<uchan<int>>());
+    uchan<int>* c = own.back().get();
+    switch (i % 3) {
+      case 0:
+        spawn([&, c] {
+          started.done();
+          int v;
+          c->pop(v);
+          ended.done();
+        });
+        break;
+      case 1:
+        spawn([&] {
+          started.done();
+          int v;
+          shared.pop(v);  // closed: returns channel_op_status::closed
+          ended.done();
+        });
+        break;
+      default:
+        spawn([&, c] {
+          started.done();
+          int v;
+          c->pop_wait_for(v, std::chrono::hours(1));  // Go's select with time.After
+          ended.done();
+        });
+    }
+  }
+  started.wait();
+  for (i64 i = 0; i < n; ++i)
+    if (i % 3 != 1) own[std::size_t(i)]->push(1);
+  shared.close();
+  ended.wait();
+  report("spawn_from_main", ms_since(start), "ms");
+  report("spawn_from_main_rss", status_mib("VmHWM:"), "MiB");
+  report("spawn_from_main_faults", double(minor_faults() - faults0), "faults");
+}
+
 // ---------------------------------------------------------------------------
 
 struct workload {
@@ -430,6 +560,11 @@ const std::map<std::string, workload>& workloads() {
       {"skynet", {1e6, skynet}},
       {"context_switch", {5e6, context_switch}},
       {"idle_cpu", {10, nullptr}},  // seconds
+      {"daisy_chain", {1e5, daisy_chain}},
+      {"main_recv", {1e6, main_recv}},
+      {"spawn_from_main", {1e5, spawn_from_main}},
+      {"doubleselect", {3e5, nullptr}},       // no select
+      {"doubleselect_main", {3e5, nullptr}},  // no select
   };
   return w;
 }
