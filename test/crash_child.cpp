@@ -196,6 +196,23 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(10s);
     return 0;
   }
+  // A panic in main, with and without csp::run: stdout goes to the file
+  // named by CSP_STDOUT_FILE, fully buffered as a redirected stdout is, so
+  // the line printed first is lost unless the panic report flushes it.
+  if (mode == "panic_in_main" || mode == "panic_in_run" || mode == "deadlock_in_run") {
+    if (const char* path = std::getenv("CSP_STDOUT_FILE")) {
+      if (std::freopen(path, "w", stdout) == nullptr) return 100;
+    }
+    std::printf("printed before the end\n");
+    auto parked = csp::make_chan<int>();
+    csp::go([parked] { parked.recv(); });  // shows in the dump
+    if (mode == "panic_in_main") throw std::runtime_error("main went wrong");
+    return csp::run([&] {
+      if (mode == "panic_in_run") throw std::runtime_error("main goroutine went wrong");
+      parked.recv();  // with the other goroutine: a deadlock
+      return 0;
+    });
+  }
   if (mode == "panic_unknown") {
     csp::go([] { throw 42; });
     std::this_thread::sleep_for(10s);

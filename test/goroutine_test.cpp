@@ -5,11 +5,18 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <regex>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include <csp/chan.hpp>
 #include <csp/goroutine.hpp>
 #include <csp/runtime.hpp>
+#include <csp/sync.hpp>
+
+#include "fiber/stack_pool.hpp"
 
 #include "park_event.hpp"
 #include "test_util.hpp"
@@ -239,4 +246,66 @@ TEST_CASE("runtime: num_goroutine counts live goroutines plus main") {
 TEST_CASE("runtime: gosched from a plain thread just yields") {
   csp::runtime::gosched();
   CHECK(true);
+}
+
+TEST_CASE("run: f runs as goroutine 1 on the scheduler and run returns its result") {
+  csp_test::with_procs({1, 2}, [](int) {
+    bool was_goroutine = false;
+    std::string dump;
+    int r = csp::run([&] {
+      was_goroutine = csp::detail::in_goroutine();
+      auto c = csp::make_chan<int>();
+      csp::go([c] { c.send(41); });
+      int v = c.recv().value();  // parks like any goroutine
+      std::ostringstream out;
+      csp::runtime::dump_goroutines(out);
+      dump = out.str();
+      return v + 1;
+    });
+    CHECK(r == 42);
+    CHECK(was_goroutine);
+    CHECK(dump.find("goroutine 1 [running]:\n\tcreated at ") != std::string::npos);
+    CHECK(dump.find("goroutine_test.cpp") != std::string::npos);
+    CHECK(dump.find("main thread") == std::string::npos);  // run's goroutine is goroutine 1
+    int calls = 0;
+    CHECK(csp::run([&] { ++calls; }) == 0);  // void: 0
+    CHECK(csp::run([&] { return csp::run([&] { return ++calls; }); }) == 2);  // nested: a call
+  });
+}
+
+TEST_CASE("run: go()'s goroutines are numbered from 2, never as goroutine 1") {
+  std::atomic<bool> go_on{false};
+  csp::go([&] {
+    while (!go_on.load()) csp::runtime::gosched();
+  });
+  std::ostringstream out;
+  csp::runtime::dump_goroutines(out);
+  go_on = true;
+  // Goroutine 1 is the main thread's line if any, never a go() goroutine's.
+  CHECK_FALSE(std::regex_search(out.str(), std::regex("goroutine 1 \\[[^\\]]*\\]:\n\tcreated at")));
+  CHECK(std::regex_search(out.str(), std::regex("goroutine ([2-9]|[1-9][0-9]+) \\[[^\\]]*\\]:\n\tcreated at")));
+  REQUIRE(csp_test::wait_goroutines_back(1));
+}
+
+TEST_CASE("stacks: a burst's stacks go back to the OS once it is over, and the pool keeps a few") {
+  auto& pool = csp::detail::stack_pool::instance();
+  const int n = static_cast<int>(std::max<long>(20'000 / scale, 2'000));
+  REQUIRE(static_cast<std::size_t>(n) > 4 * csp::detail::stack_pool::retain_min);
+  auto release = csp::make_chan<>();
+  csp::sync::wait_group started;
+  started.add(n);
+  for (int i = 0; i < n; ++i)
+    csp::go([&, release] {
+      started.done();
+      release.recv();
+    });
+  started.wait();
+  const long rss_peak_kib = csp_test::vm_rss_kib();
+  release.close();
+  REQUIRE(csp_test::wait_goroutines_back(1));
+  // The burst's stacks are free now, most of them resident; an idle worker
+  // gives back those no goroutine took within a trim period.
+  CHECK(wait_for([&] { return pool.resident_free() <= csp::detail::stack_pool::retain_min; }));
+  // At least half the burst's stack pages left the resident set.
+  CHECK(rss_peak_kib - csp_test::vm_rss_kib() >= long(n) / 2 * 4);
 }

@@ -2,8 +2,11 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <string>
+#include <utility>
 
 #include "test_util.hpp"
 
@@ -27,6 +30,64 @@ TEST_CASE("process: a non-std exception escaping a goroutine is a panic too") {
   auto r = run_child("panic_unknown");
   CHECK(r.exit_status == 2);
   CHECK(has(r.out, "panic: exception of a type not derived from std::exception"));
+}
+
+namespace {
+
+// read_file returns the whole file at path ("" if it cannot be read).
+std::string read_file(const std::string& path) {
+  std::string text;
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    std::fclose(f);
+  }
+  return text;
+}
+
+// run_redirected runs a crash_child mode with its stdout in a fresh file
+// and returns the result and what the file holds.
+std::pair<csp_test::child_result, std::string> run_redirected(const std::string& mode) {
+  char path[] = "/tmp/csp-stdout-XXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  auto r = run_child(mode, {std::string("CSP_STDOUT_FILE=") + path});
+  std::string out = read_file(path);
+  ::unlink(path);
+  return {r, out};
+}
+
+}  // namespace
+
+TEST_CASE("process: an exception escaping main is Go's panic in main: stdout kept, goroutine 1, status 2") {
+  auto [r, stdout_text] = run_redirected("panic_in_main");
+  CHECK(r.exit_status == 2);
+  CHECK(stdout_text == "printed before the end\n");
+  CHECK(has(r.out, "panic: main went wrong\n\ngoroutine 1 [running]:\n\tmain thread"));
+  CHECK(has(r.out, "goroutine 2 ["));  // the dump of the others
+  CHECK(has(r.out, "crash_child.cpp:"));
+}
+
+TEST_CASE("process: an exception escaping csp::run's function is a panic in goroutine 1, status 2") {
+  auto [r, stdout_text] = run_redirected("panic_in_run");
+  CHECK(r.exit_status == 2);
+  CHECK(stdout_text == "printed before the end\n");
+  CHECK(has(r.out, "panic: main goroutine went wrong\n\n"));
+  CHECK(has(r.out, "goroutine 1 [running]:\n\tcreated at "));
+  CHECK(has(r.out, "goroutine 2 [chan receive"));
+  CHECK_FALSE(has(r.out, "main thread"));  // goroutine 1 is run's, not the waiting thread
+}
+
+TEST_CASE("process: a deadlock inside csp::run names goroutine 1 once and keeps stdout") {
+  auto [r, stdout_text] = run_redirected("deadlock_in_run");
+  CHECK(r.exit_status == 2);
+  CHECK(stdout_text == "printed before the end\n");
+  CHECK(has(r.out, "fatal error: all goroutines are asleep - deadlock!"));
+  CHECK(has(r.out, "goroutine 1 [chan receive"));
+  CHECK(has(r.out, "goroutine 2 [chan receive"));
+  CHECK_FALSE(has(r.out, "main thread"));
 }
 
 TEST_CASE("process: CSP_LEAKCHECK=1 prints the leaked goroutines when main returns") {

@@ -37,17 +37,6 @@ using namespace csp;
 
 namespace {
 
-long vm_rss_kib() {
-  long kib = -1;
-  if (FILE* f = std::fopen("/proc/self/status", "r")) {
-    char line[256];
-    while (std::fgets(line, sizeof line, f))
-      if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::strtol(line + 6, nullptr, 10);
-    std::fclose(f);
-  }
-  return kib;
-}
-
 int open_fds() {
   int n = 0;
   if (DIR* d = ::opendir("/proc/self/fd")) {
@@ -226,7 +215,7 @@ TEST_CASE("soak: pipelines with timers, cancellation, select and TCP end where t
     ++rounds;
   } while (std::chrono::steady_clock::now() < warm_end);
   REQUIRE(csp_test::wait_goroutines_back(baseline_goroutines));
-  const long rss_start = vm_rss_kib();
+  const long rss_start = csp_test::vm_rss_kib();
   const int fds_start = open_fds();
 
   while (std::chrono::steady_clock::now() < end) {
@@ -234,7 +223,7 @@ TEST_CASE("soak: pipelines with timers, cancellation, select and TCP end where t
     ++rounds;
   }
   CHECK(csp_test::wait_goroutines_back(baseline_goroutines));
-  const long rss_end = vm_rss_kib();
+  const long rss_end = csp_test::vm_rss_kib();
   const int fds_end = open_fds();
 
   std::cout << "soak: " << seconds << " s, " << rounds << " rounds of " << concurrent << " pipelines: "

@@ -13,7 +13,9 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 #include <thread>
@@ -36,6 +38,18 @@ inline constexpr long sanitizer_scale = 10;
 #else
 inline constexpr long sanitizer_scale = 1;
 #endif
+
+// vm_rss_kib returns the process's resident set size (VmRSS), in KiB.
+inline long vm_rss_kib() {
+  long kib = -1;
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::strtol(line + 6, nullptr, 10);
+    std::fclose(f);
+  }
+  return kib;
+}
 
 // wait_for polls `cond` for up to `limit`. From a goroutine it yields the
 // worker between polls, so it works at gomaxprocs 1; from a thread it sleeps.

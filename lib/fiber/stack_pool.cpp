@@ -211,6 +211,7 @@ void stack_pool::take_back(std::size_t n) {
       out.push_back(warm_.front());
       warm_.pop_front();
     }
+    returning_ += n;
   }
   std::sort(out.begin(), out.end(), [](const stack& a, const stack& b) { return a.bottom < b.bottom; });
   for (std::size_t i = 0; i < out.size();) {
@@ -225,6 +226,7 @@ void stack_pool::take_back(std::size_t n) {
   }
   std::lock_guard<spin_mutex> lock(mu_);
   cold_.insert(cold_.end(), out.begin(), out.end());
+  returning_ -= out.size();
 }
 
 std::size_t stack_pool::live_stacks() const noexcept {
@@ -234,7 +236,7 @@ std::size_t stack_pool::live_stacks() const noexcept {
 
 std::size_t stack_pool::resident_free() const noexcept {
   std::lock_guard<spin_mutex> lock(mu_);
-  return warm_.size();
+  return warm_.size() + returning_;
 }
 
 }  // namespace csp::detail

@@ -120,6 +120,7 @@ class stack_pool {
   std::size_t low_water_ CSP_GUARDED_BY(mu_) = 0;  // min warm_.size() since the last trim
   std::int64_t last_trim_ CSP_GUARDED_BY(mu_) = 0;
   std::size_t live_ CSP_GUARDED_BY(mu_) = 0;
+  std::size_t returning_ CSP_GUARDED_BY(mu_) = 0;  // taken from warm_, madvise in progress
   std::atomic<std::int64_t> trim_due_{INT64_MAX};
 };
 
