@@ -708,6 +708,12 @@ void scheduler::after_switch(worker* w, goroutine* g) {
     case post_switch::action::yield:
       g->state.store(gstate::runnable, std::memory_order_relaxed);
       global_push(g);
+      // As Go's goschedImpl calls wakep: this worker may next run a
+      // goroutine that never yields, and a worker that went idle without
+      // seeing the push would sleep with g queued. wake_one's seq_cst fence
+      // pairs with go_idle's: either it sees the idle (or still spinning)
+      // worker, or that worker's recheck sees g.
+      wake_one();
       break;
     case post_switch::action::exit: {
       fiber::finish_fiber(g->fiber);
