@@ -95,10 +95,10 @@ stack_pool::stack_pool() {
 
 // populate commits the top page of a stack, where its goroutine's first
 // frames go: one system call instead of a page fault at first touch.
-static void populate_top(const stack& s, std::size_t page, bool& enabled) noexcept {
-  if (!enabled) return;
+static void populate_top(const stack& s, std::size_t page, std::atomic<bool>& enabled) noexcept {
+  if (!enabled.load(std::memory_order_relaxed)) return;
   if (::madvise(static_cast<char*>(s.top()) - page, page, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
-    enabled = false;  // a kernel without it: fault pages in on touch instead
+    enabled.store(false, std::memory_order_relaxed);  // a kernel without it: pages fault in on touch
 }
 
 void stack_pool::grow() {
@@ -183,16 +183,6 @@ void stack_pool::trim(std::int64_t now) noexcept {
     low_water_ = warm_.size() - excess;
     trim_due_.store(low_water_ > retain_min ? now + trim_period_ns : INT64_MAX,
                     std::memory_order_relaxed);
-  }
-  take_back(excess);
-}
-
-void stack_pool::trim_now() noexcept {
-  std::size_t excess;
-  {
-    std::lock_guard<spin_mutex> lock(mu_);
-    excess = warm_.size() > retain_min ? warm_.size() - retain_min : 0;
-    low_water_ = warm_.size() - excess;
   }
   take_back(excess);
 }

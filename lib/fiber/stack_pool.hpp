@@ -17,8 +17,8 @@
 // Past it, slabs are unguarded (one VMA each) and the only check is the
 // stack pointer's at every switch (stack_pointer_ok): it catches a
 // goroutine that parks or yields deep in its red zone, not one that ran
-// past its bottom and came back. docs/runtime.md, "Stacks", lists the
-// options measured and what each costs.
+// past its bottom and came back. docs/runtime.md, "Stacks", gives what
+// each choice here measured.
 //
 // Reuse. A finished goroutine's stack goes to its worker's cache, then in
 // batches to the pool's free list (LIFO: the warmest first). Releasing
@@ -92,9 +92,6 @@ class stack_pool {
   // relaxed load; an idle worker's sleep ends by then.
   std::int64_t trim_deadline() const noexcept { return trim_due_.load(std::memory_order_relaxed); }
 
-  // trim_now releases every free stack beyond retain_min at once (tests).
-  void trim_now() noexcept;
-
   // live_stacks counts stacks handed out and not released.
   std::size_t live_stacks() const noexcept;
   // resident_free counts free stacks whose pages may be resident.
@@ -112,7 +109,7 @@ class stack_pool {
   std::size_t stack_size_;     // usable size, page multiple
   std::size_t page_;
   std::atomic<std::size_t> guard_budget_;  // guarded stacks still allowed
-  bool populate_ = true;       // MADV_POPULATE_WRITE works here
+  std::atomic<bool> populate_{true};  // MADV_POPULATE_WRITE works here
 
   mutable spin_mutex mu_;
   std::deque<stack> warm_ CSP_GUARDED_BY(mu_);    // free, pages possibly resident; back = warmest

@@ -27,10 +27,10 @@
 #include <mutex>
 
 #include "base/spin_mutex.hpp"
+#include "csp/detail/spawn.hpp"
 #include "csp/runtime.hpp"
 #include "debug/fatal.hpp"
 #include "sched/dump.hpp"
-#include "csp/detail/spawn.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/park.hpp"
 #include "sched/scheduler.hpp"
