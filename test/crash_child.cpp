@@ -50,6 +50,15 @@ csp::net::listener listen_loopback() {
   return ln;
 }
 
+long csp_test_max_map_count() {
+  long v = 65530;
+  if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+    if (std::fscanf(f, "%ld", &v) != 1) v = 65530;
+    std::fclose(f);
+  }
+  return v;
+}
+
 int recurse(int depth) {
   volatile char frame[1024];
   frame[0] = static_cast<char>(depth);
@@ -353,6 +362,24 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "stack_overflow") {
+    csp::go([] { std::printf("%d\n", recurse(0)); });
+    std::this_thread::sleep_for(10s);
+    return 0;
+  }
+  if (mode == "stack_overflow_unguarded") {
+    // Park more goroutines than the guard budget (a quarter of
+    // vm.max_map_count), so that the overflowing one runs on an unguarded
+    // stack with parked goroutines' stacks below it.
+    const int parked = static_cast<int>(csp_test_max_map_count() / 4 + 64);
+    auto never = csp::make_chan<int>();
+    csp::sync::wait_group started;
+    started.add(parked);
+    for (int i = 0; i < parked; ++i)
+      csp::go([&started, never] {
+        started.done();
+        never.recv();
+      });
+    started.wait();
     csp::go([] { std::printf("%d\n", recurse(0)); });
     std::this_thread::sleep_for(10s);
     return 0;

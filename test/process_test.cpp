@@ -226,6 +226,16 @@ TEST_CASE("process: a goroutine's stack overflow is named, not silent corruption
   CHECK(has(r.out, "fatal error: goroutine "));
   CHECK(has(r.out, " stack overflow"));
 }
+
+TEST_CASE("process: a stack overflow past the guard budget is a fatal error, not a plain crash") {
+  // One worker: with two, the overflow may first run through the other
+  // worker's own thread stack, which then crashes plainly when it wakes
+  // (the residual risk docs/errors.md lists for unguarded stacks).
+  auto r = run_child("stack_overflow_unguarded", {"CSP_STACK_SIZE=64k", "GOMAXPROCS=1"});
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "fatal error: goroutine "));
+  CHECK(has(r.out, " stack overflow"));
+}
 #endif
 
 TEST_CASE("process: SIGQUIT prints every goroutine and exits 2, as Go") {

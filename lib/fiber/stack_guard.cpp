@@ -30,7 +30,18 @@ bool is_overflow(const goroutine* g, std::uintptr_t addr, std::uintptr_t sp) noe
   if (g == nullptr || !g->stk) return false;
   auto bottom = reinterpret_cast<std::uintptr_t>(g->stk.bottom);
   bool fault_below = addr < bottom && addr + overflow_reach >= bottom;
-  bool sp_below = sp < bottom + 256 && sp + overflow_reach >= bottom;
+  // Past the guard budget nothing stops an overflow at its own stack's
+  // bottom: it runs down through the unguarded stacks below, and whatever
+  // else is mapped there, until it faults somewhere, its stack pointer far
+  // below its stack. So any stack pointer below the running goroutine's
+  // stack is its overflow, except on the worker's own stack (g0), where
+  // the scheduler runs for a moment with the goroutine still current.
+  bool on_g0 = false;
+  if (const worker* w = current_worker()) {
+    auto lo = reinterpret_cast<std::uintptr_t>(w->g0.stack_bottom);
+    on_g0 = sp >= lo && sp < lo + w->g0.stack_size;
+  }
+  bool sp_below = sp < bottom + 256 && !on_g0;
   return fault_below || sp_below;
 }
 
