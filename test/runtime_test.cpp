@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -12,6 +13,7 @@
 #include <csp/runtime.hpp>
 #include <csp/sync.hpp>
 
+#include "base/fixed_text.hpp"
 #include "fiber/stack_pool.hpp"
 #include "park_event.hpp"
 #include "test_util.hpp"
@@ -65,6 +67,19 @@ TEST_CASE("runtime: the dump says how long a goroutine has been waiting") {
   CHECK(secs < 60);
   release.notify();
   CHECK(csp_test::wait_goroutines_back(1));
+}
+
+TEST_CASE("runtime: fixed_text formats as snprintf would, and truncates at its size") {
+  csp::detail::fixed_text<64> t;
+  t.add("goroutine ").add_uint(18446744073709551615ULL).add(" ").add_int(-42).add(" ").add_int(0);
+  CHECK(std::string(t.c_str()) == "goroutine 18446744073709551615 -42 0");
+  csp::detail::fixed_text<8> small;
+  small.add("abcdef").add_uint(12345);
+  CHECK(std::string(small.c_str()) == "abcdef1");  // 7 characters and the terminator
+  CHECK(small.size() == 7);
+  csp::detail::fixed_text<24> min;
+  min.add_int(INT64_MIN);
+  CHECK(std::string(min.c_str()) == "-9223372036854775808");
 }
 
 TEST_CASE("runtime: the dump shows the main thread as goroutine 1 once it has blocked") {

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 
+#include "base/fixed_text.hpp"
 #include "debug/fatal.hpp"
 #include "sched/dump.hpp"
 #include "sched/goroutine.hpp"
@@ -69,11 +69,11 @@ void on_quit(int) {
 }  // namespace
 
 void report_stack_overflow(const goroutine* g) noexcept {
-  char msg[200];
-  std::snprintf(msg, sizeof msg,
-                "goroutine %llu stack overflow (stack size %zu KiB; set CSP_STACK_SIZE to raise it)",
-                static_cast<unsigned long long>(g->id), g->stk.size / 1024);
-  fatal_user(msg);
+  // In a signal handler: async-signal-safe formatting only.
+  fixed_text<200> msg;
+  msg.add("goroutine ").add_uint(g->id).add(" stack overflow (stack size ").add_uint(g->stk.size / 1024);
+  msg.add(" KiB; set CSP_STACK_SIZE to raise it)");
+  fatal_user(msg.c_str());
 }
 
 void install_stack_guard() noexcept {
@@ -87,7 +87,8 @@ void install_stack_guard() noexcept {
 }
 
 void install_alt_signal_stack() noexcept {
-  // 64 KiB: the overflow report uses snprintf; SIGSTKSZ is too tight for it.
+  // 64 KiB: the overflow report and the SIGQUIT dump format on it;
+  // SIGSTKSZ is too tight for their buffers.
   constexpr std::size_t size = 64 * 1024;
   void* mem = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return;  // overflows then crash plainly instead of being named

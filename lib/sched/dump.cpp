@@ -1,5 +1,6 @@
 // dump.cpp — Go-style goroutine dumps (runtime::dump_goroutines, SIGQUIT,
-// deadlock reports).
+// deadlock reports). Formatted with async-signal-safe steps only
+// (base/fixed_text.hpp): the SIGQUIT handler runs this.
 //
 //   goroutine 1 [chan receive, 2.0s]:
 //   	main thread
@@ -10,9 +11,8 @@
 
 #include <unistd.h>
 
-#include <cstdio>
-
 #include "base/cycle_clock.hpp"
+#include "base/fixed_text.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/scheduler.hpp"
 
@@ -33,11 +33,19 @@ struct dump_ctx {
   std::size_t n_leaked;
 };
 
-void format_duration(char* out, std::size_t n, std::int64_t ns) {
+// add_duration appends a wait's length as Go's dumps give it: "3 minutes",
+// "2.0s", "15ms".
+template <std::size_t N>
+void add_duration(fixed_text<N>& out, std::int64_t ns) {
   if (ns < 0) ns = 0;
-  if (ns >= 60'000'000'000LL) std::snprintf(out, n, "%lld minutes", static_cast<long long>(ns / 60'000'000'000LL));
-  else if (ns >= 1'000'000'000LL) std::snprintf(out, n, "%.1fs", static_cast<double>(ns) / 1e9);
-  else std::snprintf(out, n, "%lldms", static_cast<long long>(ns / 1'000'000));
+  if (ns >= 60'000'000'000LL) {
+    out.add_int(ns / 60'000'000'000LL).add(" minutes");
+  } else if (ns >= 1'000'000'000LL) {
+    const std::int64_t tenths = (ns + 50'000'000) / 100'000'000;  // rounded, as %.1f
+    out.add_int(tenths / 10).add(".").add_int(tenths % 10).add("s");
+  } else {
+    out.add_int(ns / 1'000'000).add("ms");
+  }
 }
 
 const char* state_name(const goroutine* g) {
@@ -58,27 +66,23 @@ void emit(dump_ctx& d, const char* text) {
 
 void dump_one(const goroutine* g, void* p) {
   auto& d = *static_cast<dump_ctx*>(p);
-  char dur[96] = "";
   const gstate st = g->state.load(std::memory_order_relaxed);
   const std::int64_t held = d.clock.ns_since(g->since.load(std::memory_order_relaxed));
+  fixed_text<1400> line;
+  line.add("goroutine ").add_uint(g->id).add(" [").add(state_name(g));
   if (st == gstate::waiting) {
-    char t[48];
-    format_duration(t, sizeof t, held);
-    std::snprintf(dur, sizeof dur, ", %s", t);
+    line.add(", ");
+    add_duration(line, held);
   } else if (st == gstate::running && held > stall_report_ns) {
     // A goroutine that blocks its thread (std::mutex, ::sleep, a busy
     // loop) keeps every other goroutine off that worker meanwhile.
-    char t[48];
-    format_duration(t, sizeof t, held);
-    std::snprintf(dur, sizeof dur, ", %s without yielding: stalls worker %d", t,
-                  static_cast<int>(g->running_on.load(std::memory_order_relaxed)));
+    line.add(", ");
+    add_duration(line, held);
+    line.add(" without yielding: stalls worker ").add_int(g->running_on.load(std::memory_order_relaxed));
   }
-  char line[1400];
-  std::snprintf(line, sizeof line, "goroutine %llu [%s%s]:\n\tcreated at %s:%u in %s\n",
-                static_cast<unsigned long long>(g->id), state_name(g), dur,
-                g->created_at.file_name(), static_cast<unsigned>(g->created_at.line()),
-                g->created_at.function_name());
-  emit(d, line);
+  line.add("]:\n\tcreated at ").add(g->created_at.file_name()).add(":").add_uint(g->created_at.line());
+  line.add(" in ").add(g->created_at.function_name()).add("\n");
+  emit(d, line.c_str());
   for (std::size_t i = 0; i < d.n_leaked; ++i) {
     if (d.leaked[i] == g->id) {
       emit(d, "\tleaked: blocked forever; no other task holds the channels it waits on\n");
@@ -108,21 +112,20 @@ void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal, const std::
   thread_task* m = main_thread_task();
   if (m != nullptr && show_main_thread.load(std::memory_order_relaxed)) {
     wait_reason why = m->reason.load(std::memory_order_relaxed);
-    char dur[48] = "";
+    fixed_text<160> line;
+    line.add("goroutine 1 [").add(wait_reason_name(why));
     if (why != wait_reason::none) {
-      char t[40];
-      format_duration(t, sizeof t, d.clock.ns_since(m->since.load(std::memory_order_relaxed)));
-      std::snprintf(dur, sizeof dur, ", %s", t);
+      line.add(", ");
+      add_duration(line, d.clock.ns_since(m->since.load(std::memory_order_relaxed)));
     }
-    char line[160];
-    std::snprintf(line, sizeof line, "goroutine 1 [%s%s]:\n\tmain thread\n\n", wait_reason_name(why), dur);
-    emit(d, line);
+    line.add("]:\n\tmain thread\n\n");
+    emit(d, line.c_str());
   }
   int skipped = for_each_goroutine(dump_one, &d, from_signal);
   if (skipped > 0) {
-    char line[120];
-    std::snprintf(line, sizeof line, "(%d registry shards were busy and are not shown)\n", skipped);
-    emit(d, line);
+    fixed_text<120> line;
+    line.add("(").add_int(skipped).add(" registry shards were busy and are not shown)\n");
+    emit(d, line.c_str());
   }
 }
 
