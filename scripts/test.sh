@@ -159,6 +159,8 @@ install_check() {
 subproject_check() {
   local src="$1/consumer-meson/src" build="$1/consumer-meson/build" dest="$1/consumer-meson/staging"
   mkdir -p "$src/subprojects"
+  # A subproject's default_options count only when it is first configured.
+  cmp -s test/consumers/meson/meson.build "$src/meson.build" || rm -rf "$build"
   cp test/consumers/meson/meson.build test/consumers/consumer.cpp "$src/"
   ln -sfn "$(pwd)" "$src/subprojects/csp"
   echo "-- Meson subproject consumer"
@@ -168,9 +170,11 @@ subproject_check() {
   "$build/consumer" || return 1
   rm -rf "$dest"
   meson install -C "$build" --destdir "$dest" --quiet || return 1
-  local extra
+  local extra installed
   extra="$(find "$dest" -type f ! -name consumer)"
   [[ -z "$extra" ]] || { echo "the parent project's install also installed csp's files:" "$extra" >&2; return 1; }
+  installed="$(find "$dest" -type f -name consumer -print -quit)"
+  [[ -n "$installed" ]] && "$installed"  # csp linked in statically: runs alone
 }
 
 # run_config NAME MESON_OPTION... builds and tests one configuration.
