@@ -14,12 +14,12 @@
 #pragma once
 
 #include <any>
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
 
+#include "csp/detail/chrono.hpp"  // <chrono> without its I/O
 #include "csp/chan.hpp"
 #include "csp/time.hpp"
 

@@ -25,7 +25,6 @@
 // docs/net.md has the whole table and the poller's design.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -33,6 +32,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "csp/detail/chrono.hpp"  // <chrono> without its I/O
 #include "csp/context.hpp"
 #include "csp/time.hpp"
 

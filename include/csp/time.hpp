@@ -14,11 +14,11 @@
 // keeps memory flat.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <utility>
 
+#include "csp/detail/chrono.hpp"  // <chrono> without its I/O
 #include "csp/chan.hpp"
 
 namespace csp::detail {
