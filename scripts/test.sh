@@ -142,6 +142,7 @@ install_check() {
   # shellcheck disable=SC2046  # pkg-config's output is a list of flags
   c++ -std=c++20 -o "$dir/consumer" test/consumers/consumer.cpp \
     $(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --define-variable=prefix="$prefix" --cflags --libs csp) &&
+    sanitized_like "$dir" "$dir/consumer" &&
     LD_LIBRARY_PATH="$libdir" "$@" "$dir/consumer" || return 1
 
   echo "-- CMake consumer: find_package(csp), csp::csp"
@@ -150,7 +151,19 @@ install_check() {
   cmake -S test/consumers/cmake -B "$cm" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >"$dir/consumer-cmake.log" 2>&1 &&
     cmake --build "$cm" >>"$dir/consumer-cmake.log" 2>&1 ||
     { cat "$dir/consumer-cmake.log"; return 1; }
-  "$@" "$cm/consumer"
+  sanitized_like "$dir" "$cm/consumer" && "$@" "$cm/consumer"
+}
+
+# sanitized_like DIR PROGRAM: PROGRAM carries DIR's sanitizer (the flag
+# came with csp.pc or csp::csp), or DIR has none.
+sanitized_like() {
+  local san
+  san="$(option "$1" b_sanitize)"
+  case "$san" in
+    none) return 0 ;;
+    *thread*) nm "$2" | grep -q __tsan_init ;;
+    *address*) nm "$2" | grep -q __asan_init ;;
+  esac || { echo "$2 is not built with -fsanitize=$san" >&2; return 1; }
 }
 
 # subproject_check DIR builds test/consumers/meson, a project with csp as
