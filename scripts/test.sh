@@ -170,7 +170,9 @@ sanitized_like() {
 # its Meson subproject, in DIR/consumer-meson (reused), runs its program,
 # and checks that the project's `meson install` installs none of csp's files.
 subproject_check() {
-  local src="$1/consumer-meson/src" build="$1/consumer-meson/build" dest="$1/consumer-meson/staging"
+  local top
+  top="$(realpath "$1")/consumer-meson"  # absolute: meson install's --destdir is relative to the build
+  local src="$top/src" build="$top/build" dest="$top/staging"
   mkdir -p "$src/subprojects"
   # A subproject's default_options count only when it is first configured.
   cmp -s test/consumers/meson/meson.build "$src/meson.build" || rm -rf "$build"
