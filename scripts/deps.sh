@@ -8,8 +8,10 @@
 # (fanout, http_server) parse with it.
 csp_build_packages=(g++ meson ninja-build pkg-config python3
                     libboost-context1.81-dev libconcurrentqueue-dev libhttp-parser-dev)
-# Tests and benchmarks add doctest and Google Benchmark.
-csp_test_packages=("${csp_build_packages[@]}" doctest-dev libbenchmark-dev)
+# Tests and benchmarks add doctest and Google Benchmark; the test run also
+# builds a CMake consumer (cmake), tests the gdb extension (gdb) and
+# generates the API reference (doxygen).
+csp_test_packages=("${csp_build_packages[@]}" doctest-dev libbenchmark-dev cmake gdb doxygen)
 # The fuzz configuration: clang with libFuzzer and the sanitizer runtimes.
 csp_fuzz_packages=(clang libclang-rt-14-dev)
 

@@ -3,12 +3,17 @@
 #
 #   ./scripts/test.sh [plain|asan|tsan|fuzz|all]...     (default: all)
 #
-#   plain  release build (-O2, NDEBUG): the suite, the examples' checks, the
-#          soak test (CSP_SOAK_SECONDS, default 60), and `meson install` plus
-#          a program built against the installed csp.pc
+#   plain  release build (-O2, NDEBUG, with debug info): the suite, the
+#          examples' checks, the gdb extension's test, the documentation
+#          checks, the soak test (CSP_SOAK_SECONDS, default 60), and
+#          `meson install` plus programs built against it through csp.pc and
+#          CMake's find_package(csp), and a Meson project with csp as its
+#          subproject
 #   asan   AddressSanitizer + UndefinedBehaviorSanitizer (with LeakSanitizer),
 #          -O2 -g with assertions, per-worker run queue capacity 4
 #   tsan   ThreadSanitizer, -O2 -g with assertions, run queue capacity 4
+#          (both also install, and build the pkg-config and CMake consumers
+#          against the sanitized library, as docs/runtime.md tells users to)
 #   fuzz   clang libFuzzer harness test/fuzz/chan_fuzz against a reference
 #          model of channels, CSP_FUZZ_SECONDS (default 60) over the corpus
 #          in test/fuzz/corpus/ (scripts/fuzz.sh); counts as one test
@@ -107,37 +112,84 @@ print(ok, fail)
 PY
 }
 
-# install_check DIR installs DIR into a staging directory and builds and runs
-# a small program against it through pkg-config, as a user of csp would.
+# option DIR NAME prints the value of DIR's Meson option NAME.
+option() {
+  meson introspect "$1" --buildoptions |
+    python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]==sys.argv[1]))' "$2"
+}
+
+# install_check DIR LAUNCHER... installs DIR into a staging directory and
+# builds and runs test/consumers/consumer.cpp against it as users of csp
+# would: through pkg-config and through CMake's find_package(csp). A
+# sanitizer build's csp.pc and csp::csp carry its -fsanitize flag, so both
+# consumers come out sanitized too (run under LAUNCHER..., TSan's setarch).
 install_check() {
-  local dir="$1" dest
+  local dir="$1" dest; shift
   dest="$(realpath "$dir")/staging"
   rm -rf "$dest"
   meson install -C "$dir" --destdir "$dest" --quiet || return 1
-  local pc prefix libdir
+  local pc prefix libdir version
   pc="$(find "$dest" -name csp.pc -print -quit)"
   [[ -n "$pc" ]] || { echo "csp.pc was not installed" >&2; return 1; }
-  prefix="$dest$(meson introspect "$dir" --buildoptions |
-    python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')"
+  prefix="$dest$(option "$dir" prefix)"
   libdir="$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --define-variable=prefix="$prefix" --variable=libdir csp)"
-  cat >"$dir/consumer.cpp" <<'CPP'
-#include <csp/go.hpp>
-#include <cstdio>
-int main() {
-  auto ch = csp::make_chan<int>();
-  csp::sync::wait_group wg;
-  wg.add(1);
-  csp::go([ch, &wg] { csp::defer d{[&] { wg.done(); }}; ch << 42; });
-  int v = ch.recv().value_or(0);
-  wg.wait();
-  std::printf("consumer got %d\n", v);
-  return v == 42 ? 0 : 1;
-}
-CPP
+  version="$(meson introspect "$dir" --projectinfo | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')"
+  # The gdb extension, where gdb's auto-load finds it for the library.
+  local gdbpy="$prefix/share/gdb/auto-load$(option "$dir" prefix)/$(option "$dir" libdir)/libcsp.so.$version-gdb.py"
+  [[ -f "$gdbpy" && -f "$prefix/share/csp/csp-gdb.py" ]] || { echo "csp-gdb.py was not installed as $gdbpy" >&2; return 1; }
+
+  echo "-- pkg-config consumer"
   # shellcheck disable=SC2046  # pkg-config's output is a list of flags
-  c++ -std=c++20 -o "$dir/consumer" "$dir/consumer.cpp" \
+  c++ -std=c++20 -o "$dir/consumer" test/consumers/consumer.cpp \
     $(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --define-variable=prefix="$prefix" --cflags --libs csp) &&
-    LD_LIBRARY_PATH="$libdir" "$dir/consumer"
+    sanitized_like "$dir" "$dir/consumer" &&
+    LD_LIBRARY_PATH="$libdir" "$@" "$dir/consumer" || return 1
+
+  echo "-- CMake consumer: find_package(csp), csp::csp"
+  local cm="$dir/consumer-cmake"
+  rm -rf "$cm"
+  cmake -S test/consumers/cmake -B "$cm" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >"$dir/consumer-cmake.log" 2>&1 &&
+    cmake --build "$cm" >>"$dir/consumer-cmake.log" 2>&1 ||
+    { cat "$dir/consumer-cmake.log"; return 1; }
+  sanitized_like "$dir" "$cm/consumer" && "$@" "$cm/consumer"
+}
+
+# sanitized_like DIR PROGRAM: PROGRAM carries DIR's sanitizer (the flag
+# came with csp.pc or csp::csp), or DIR has none.
+sanitized_like() {
+  local san
+  san="$(option "$1" b_sanitize)"
+  case "$san" in
+    none) return 0 ;;
+    *thread*) nm "$2" | grep -q __tsan_init ;;
+    *address*) nm "$2" | grep -q __asan_init ;;
+  esac || { echo "$2 is not built with -fsanitize=$san" >&2; return 1; }
+}
+
+# subproject_check DIR builds test/consumers/meson, a project with csp as
+# its Meson subproject, in DIR/consumer-meson (reused), runs its program,
+# and checks that the project's `meson install` installs none of csp's files.
+subproject_check() {
+  local top
+  top="$(realpath "$1")/consumer-meson"  # absolute: meson install's --destdir is relative to the build
+  local src="$top/src" build="$top/build" dest="$top/staging"
+  mkdir -p "$src/subprojects"
+  # A subproject's default_options count only when it is first configured.
+  cmp -s test/consumers/meson/meson.build "$src/meson.build" || rm -rf "$build"
+  cp test/consumers/meson/meson.build test/consumers/consumer.cpp "$src/"
+  ln -sfn "$(pwd)" "$src/subprojects/csp"
+  echo "-- Meson subproject consumer"
+  setup "$build" "$src" --force-fallback-for=csp >"$1/consumer-meson.log" 2>&1 &&
+    ninja -C "$build" -j "$jobs" >>"$1/consumer-meson.log" 2>&1 ||
+    { cat "$1/consumer-meson.log"; return 1; }
+  "$build/consumer" || return 1
+  rm -rf "$dest"
+  meson install -C "$build" --destdir "$dest" --quiet || return 1
+  local extra installed
+  extra="$(find "$dest" -type f ! -name consumer)"
+  [[ -z "$extra" ]] || { echo "the parent project's install also installed csp's files:" "$extra" >&2; return 1; }
+  installed="$(find "$dest" -type f -name consumer -print -quit)"
+  [[ -n "$installed" ]] && "$installed"  # csp linked in statically: runs alone
 }
 
 # run_config NAME MESON_OPTION... builds and tests one configuration.
@@ -168,12 +220,19 @@ run_config() {
   "${prefix[@]}" meson test -C "$dir" --num-processes "$jobs" --timeout-multiplier "$mult" \
     --print-errorlogs
   read -r pass fail < <(count_results "$dir")
+  echo "==== $name: install, and build programs against it with pkg-config and CMake ===="
+  if install_check "$dir" "${prefix[@]}"; then
+    pass=$((pass + 1))
+  else
+    echo "install check FAILED"
+    fail=$((fail + 1))
+  fi
   if [[ "$name" == plain ]]; then
-    echo "==== $name: install and build a program against csp.pc ===="
-    if install_check "$dir"; then
+    echo "==== $name: a Meson project with csp as its subproject ===="
+    if subproject_check "$dir"; then
       pass=$((pass + 1))
     else
-      echo "install check FAILED"
+      echo "subproject check FAILED"
       fail=$((fail + 1))
     fi
   fi
@@ -198,14 +257,18 @@ run_fuzz() {
 for c in "${configs[@]}"; do
   case "$c" in
     # Not --buildtype=release: with it, Meson 1.0 ignores -Doptimization=2.
-    plain) run_config plain -Doptimization=2 -Ddebug=false -Db_ndebug=true -Db_sanitize=none \
+    # The options name everything built: a plain `meson setup` builds only
+    # the library. plain keeps debug info (-g does not change the code) for
+    # the gdb extension's test.
+    plain) run_config plain -Doptimization=2 -Ddebug=true -Db_ndebug=true -Db_sanitize=none \
+             -Dtests=true -Dexamples=true -Dbenchmarks=true \
              -Dsoak_seconds="${CSP_SOAK_SECONDS:-60}" ;;
     fuzz)  run_fuzz ;;
     asan)  run_config asan --buildtype=debugoptimized -Db_ndebug=false \
              -Db_sanitize=address,undefined -Db_lundef=false -Drunq_capacity=4 \
-             -Dbenchmarks=false ;;
+             -Dtests=true -Dexamples=true -Dbenchmarks=false ;;
     tsan)  run_config tsan --buildtype=debugoptimized -Db_ndebug=false \
-             -Db_sanitize=thread -Drunq_capacity=4 -Dbenchmarks=false ;;
+             -Db_sanitize=thread -Drunq_capacity=4 -Dtests=true -Dexamples=true -Dbenchmarks=false ;;
   esac
 done
 

@@ -4,7 +4,9 @@
 Runs PROGRAM with CSP_TRACE set and checks the trace it writes: valid JSON;
 goroutine run slices on at least one worker track; park events that carry
 a wait reason; ready events; every flow end ("f") matched by a flow start
-("s") with the same id; creation events naming their site. Then runs the
+("s") with the same id; every flow start inside a slice ("X") of its own
+track, which is where Perfetto binds it (it drops one outside any slice);
+creation events naming their site. Then runs the
 trace tool (tools/csp_trace.py) on it: `summary` must report the
 goroutines and blocked time, `svg` must write a well-formed SVG with one
 row per track; and `summary` must still read the file cut in half (what a
@@ -22,6 +24,29 @@ import xml.etree.ElementTree as ET
 def fail(msg):
     print("FAIL: " + msg)
     sys.exit(1)
+
+
+def flow_starts_outside_slices(events):
+    """The flow starts ("s") that no complete slice ("X") of the same track
+    encloses. Times are microseconds with three decimals: compared in
+    nanoseconds, rounded, so that a 1 ns slice encloses its own start."""
+    ns = lambda us: round(us * 1000)
+    slices = {}
+    for e in events:
+        if e.get("ph") == "X":
+            slices.setdefault(e["tid"], []).append((ns(e["ts"]), ns(e["ts"]) + ns(e["dur"])))
+    for spans in slices.values():
+        spans.sort()
+    outside = []
+    for e in events:
+        if e.get("ph") != "s":
+            continue
+        t = ns(e["ts"])
+        spans = slices.get(e["tid"], [])
+        # A linear scan is fine: traces checked here have a few thousand slices.
+        if not any(a <= t <= b for a, b in spans):
+            outside.append(e)
+    return outside
 
 
 def main():
@@ -69,6 +94,10 @@ def main():
             fail("flow ends without a start: %s" % unmatched[:5])
         if len(set(ends)) != len(ends):
             fail("a flow id ends twice")
+        outside = flow_starts_outside_slices(events)
+        if outside:
+            fail("%d of %d flow starts lie outside every slice of their track, e.g. %s" % (
+                len(outside), len(starts), outside[:3]))
 
         summary = subprocess.run([sys.executable, tool, "summary", path], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True, timeout=120)

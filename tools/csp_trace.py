@@ -23,6 +23,7 @@ import argparse
 import collections
 import colorsys
 import json
+import re
 import sys
 from xml.sax.saxutils import escape
 
@@ -71,7 +72,7 @@ class Trace:
                 gid = args.get("goroutine", 0)
                 self.runs.append((tid, e["ts"], e["dur"], gid, e.get("name", ""), args))
                 # The full site is on the creation event; a run names file:line.
-                self.sites.setdefault(gid, args.get("created_at") or e.get("name", "?").partition(" ")[2])
+                self.sites.setdefault(gid, short_site(args.get("created_at") or e.get("name", "?").partition(" ")[2]))
             elif ph == "X" and cat == "blocked":
                 self.blocks.append((tid, e["ts"], e["dur"], args.get("reason", "?")))
             elif ph == "i" and cat == "park":
@@ -81,7 +82,7 @@ class Trace:
             elif ph == "i" and cat == "go":
                 gid = args.get("goroutine", 0)
                 self.gos.append((tid, e["ts"], gid, args.get("created_at", "?")))
-                self.sites[gid] = args.get("created_at", "?")
+                self.sites[gid] = short_site(args.get("created_at", "?"))
             elif ph == "s":
                 self.flow_starts[e["id"]] = (tid, e["ts"])
             elif ph == "f":
@@ -182,6 +183,24 @@ def colour(gid):
     return "#%02x%02x%02x" % (int(r * 255), int(g * 255), int(b * 255))
 
 
+def short_site(site):
+    """A creation site without the build directory's ../ prefix: the
+    compiler records sources relative to where it ran (build/...)."""
+    return re.sub(r"^(\.\./)+", "", site)
+
+
+def wrap(text, chars):
+    """text in lines of at most chars characters, broken at spaces."""
+    lines, cur = [], ""
+    for word in text.split():
+        if cur and len(cur) + 1 + len(word) > chars:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = (cur + " " + word).strip()
+    return lines + [cur] if cur else lines
+
+
 def svg(tr, path, width=1200, t_from=None, t_to=None, title=None):
     t0 = tr.start if t_from is None else t_from
     t1 = tr.end if t_to is None else t_to
@@ -189,6 +208,10 @@ def svg(tr, path, width=1200, t_from=None, t_to=None, title=None):
         t1 = t0 + 1.0
     tids = sorted(tr.names)
     label_w, row_h, top, legend_line = 110, 34, 46, 16
+    # The title wraps (14 px bold: about 8.5 px a character) instead of
+    # running off the picture; each extra line moves the rest down.
+    title_lines = wrap(title or "csp schedule: %s" % fmt_us(t1 - t0), int((width - 8) / 8.5))
+    top += 18 * (len(title_lines) - 1)
     plot_w = width - label_w - 20
     gids = [g for g in tr.goroutine_ids() if any(r[3] == g and r[1] < t1 and r[1] + r[2] > t0 for r in tr.runs)]
     legend_rows = min(len(gids), 24)
@@ -207,8 +230,8 @@ def svg(tr, path, width=1200, t_from=None, t_to=None, title=None):
     o.append('<defs><marker id="arrow" viewBox="0 0 6 6" refX="6" refY="3" markerWidth="5" markerHeight="5" '
              'orient="auto"><path d="M0,0 L6,3 L0,6 z" fill="#555"/></marker></defs>')
     o.append('<rect width="100%" height="100%" fill="white"/>')
-    o.append('<text x="%d" y="18" font-size="14" font-weight="bold">%s</text>' % (
-        label_w, escape(title or "csp schedule: %s" % fmt_us(t1 - t0))))
+    for i, line in enumerate(title_lines):
+        o.append('<text x="4" y="%d" font-size="14" font-weight="bold">%s</text>' % (18 + 18 * i, escape(line)))
     # time axis
     for i in range(11):
         ts = t0 + (t1 - t0) * i / 10

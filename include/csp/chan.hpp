@@ -22,6 +22,7 @@ namespace csp {
 
 // unit is the element of a channel used only to signal: Go's struct{}.
 struct unit {
+  // All units are equal.
   friend constexpr bool operator==(unit, unit) noexcept { return true; }
 };
 
@@ -123,6 +124,7 @@ class chan : public detail::chan_handle {
   static_assert(std::is_nothrow_destructible_v<T>, "chan<T> needs a non-throwing destructor");
 
  public:
+  // value_type is T; iterator and sentinel make a chan a range (see begin).
   using value_type = T;
   using iterator = detail::chan_iterator<T>;
   using sentinel = std::default_sentinel_t;
@@ -168,9 +170,13 @@ class chan : public detail::chan_handle {
   // close: receivers get the buffered values, then "closed"; blocked
   // senders panic. Throws csp::panic if nil or already closed.
   void close() const { detail::chan_close(c_); }
+  // len is the number of values in the buffer, cap the buffer's size:
+  // Go's len(ch) and cap(ch); both 0 for a nil channel.
   std::size_t len() const noexcept { return detail::chan_len(c_); }
   std::size_t cap() const noexcept { return detail::chan_cap(c_); }
 
+  // A handle is false when nil; handles are equal when they refer to the
+  // same channel, as Go's == on channels.
   explicit operator bool() const noexcept { return c_ != nullptr; }
   friend bool operator==(const chan& a, const chan& b) noexcept { return a.c_ == b.c_; }
   friend bool operator==(const chan& a, std::nullptr_t) noexcept { return a.c_ == nullptr; }
@@ -196,13 +202,17 @@ chan<T> make_chan(std::size_t capacity) {
 template <class T>
 class send_only : public detail::chan_handle {
  public:
+  // value_type is T.
   using value_type = T;
 
+  // send_only() is the nil channel; a chan<T> converts to a send_only<T>,
+  // as Go assigns a chan T to a chan<- T.
   send_only() noexcept = default;
   send_only(std::nullptr_t) noexcept {}
   send_only(const chan<T>& c) noexcept : chan_handle(c) {}
   send_only(chan<T>&& c) noexcept : chan_handle(std::move(c)) {}
 
+  // send, <<, try_send, close, len and cap are chan<T>'s.
   void send(T v) const { detail::chan_send(c_, std::addressof(v), &detail::move_source<T>); }
   const send_only& operator<<(T v) const {
     send(std::move(v));
@@ -220,6 +230,7 @@ class send_only : public detail::chan_handle {
   std::size_t len() const noexcept { return detail::chan_len(c_); }
   std::size_t cap() const noexcept { return detail::chan_cap(c_); }
 
+  // False when nil; equal when both refer to the same channel.
   explicit operator bool() const noexcept { return c_ != nullptr; }
   friend bool operator==(const send_only& a, const send_only& b) noexcept { return a.c_ == b.c_; }
   friend bool operator==(const send_only& a, std::nullptr_t) noexcept { return a.c_ == nullptr; }
@@ -229,15 +240,19 @@ class send_only : public detail::chan_handle {
 template <class T>
 class recv_only : public detail::chan_handle {
  public:
+  // value_type is T; iterator and sentinel make it a range.
   using value_type = T;
   using iterator = detail::chan_iterator<T>;
   using sentinel = std::default_sentinel_t;
 
+  // recv_only() is the nil channel; a chan<T> converts to a recv_only<T>,
+  // as Go assigns a chan T to a <-chan T.
   recv_only() noexcept = default;
   recv_only(std::nullptr_t) noexcept {}
   recv_only(const chan<T>& c) noexcept : chan_handle(c) {}
   recv_only(chan<T>&& c) noexcept : chan_handle(std::move(c)) {}
 
+  // recv, >>, try_recv, len and cap are chan<T>'s.
   std::optional<T> recv() const { return detail::recv_value<T>(c_); }
   bool operator>>(T& out) const
     requires std::is_default_constructible_v<T>
@@ -250,10 +265,12 @@ class recv_only : public detail::chan_handle {
   std::size_t len() const noexcept { return detail::chan_len(c_); }
   std::size_t cap() const noexcept { return detail::chan_cap(c_); }
 
+  // False when nil; equal when both refer to the same channel.
   explicit operator bool() const noexcept { return c_ != nullptr; }
   friend bool operator==(const recv_only& a, const recv_only& b) noexcept { return a.c_ == b.c_; }
   friend bool operator==(const recv_only& a, std::nullptr_t) noexcept { return a.c_ == nullptr; }
 
+  // range-for receives until the channel is closed and drained.
   iterator begin() const { return iterator(c_); }
   sentinel end() const noexcept { return {}; }
 };

@@ -14,12 +14,12 @@
 #pragma once
 
 #include <any>
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
 
+#include "csp/detail/chrono.hpp"  // <chrono> without its I/O
 #include "csp/chan.hpp"
 #include "csp/time.hpp"
 
@@ -80,6 +80,8 @@ class context {
 // any thread; copies cancel the same context.
 class cancel_func {
  public:
+  // A default-constructed cancel_func cancels nothing; the other
+  // constructor is for the implementation. operator() cancels.
   cancel_func() noexcept = default;
   explicit cancel_func(std::shared_ptr<detail::context_node> n) noexcept : n_(std::move(n)) {}
   void operator()() const noexcept;
@@ -91,6 +93,7 @@ class cancel_func {
 // with_cancel_result is what with_cancel/with_timeout/with_deadline return:
 // `auto [ctx, cancel] = context::with_cancel(parent);`
 struct with_cancel_result {
+  // ctx is the new context, cancel its cancel_func.
   context ctx;
   cancel_func cancel;
 };

@@ -37,6 +37,8 @@ with_context_result with_context(const context::context& parent);
 // Go Group must not be copied); movable, so with_context can return it.
 class group {
  public:
+  // group() is a group with no limit and no context; a group moves and
+  // does not copy.
   group() : s_(detail::errgroup_new({})) {}
   group(group&&) noexcept = default;
   group& operator=(group&&) noexcept = default;
@@ -92,6 +94,7 @@ class group {
 
 // with_context_result: `auto [g, ctx] = errgroup::with_context(parent);`
 struct with_context_result {
+  // group is the new group, ctx the context it cancels on the first failure.
   ::csp::errgroup::group group;
   context::context ctx;
 };

@@ -25,7 +25,6 @@
 // docs/net.md has the whole table and the poller's design.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -33,6 +32,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "csp/detail/chrono.hpp"  // <chrono> without its I/O
 #include "csp/context.hpp"
 #include "csp/time.hpp"
 
@@ -51,6 +51,9 @@ enum class errc {
   invalid_address,  // "invalid address" (no port, bad port, bad brackets)
   unknown_network,  // "unknown network" (not tcp, tcp4 or tcp6)
 };
+// category is the "net" error category of errc's codes; make_error_code
+// makes an errc a std::error_code, so `err == net::errc::eof` reads as Go's
+// `err == io.EOF`.
 const std::error_category& category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
 
@@ -66,6 +69,7 @@ namespace csp::net {
 
 // io_result: what read and write return, for `auto [n, err] = c.read(buf)`.
 struct io_result {
+  // n is the number of bytes moved, err why it stopped (false: no error).
   std::size_t n = 0;
   std::error_code err;
 };
@@ -78,6 +82,7 @@ struct io_result {
 // call returns errc::closed).
 class conn {
  public:
+  // conn() is no connection; the other constructor is for the implementation.
   conn() = default;
   explicit conn(std::shared_ptr<detail::netfd> fd) noexcept : fd_(std::move(fd)) {}
 
@@ -114,6 +119,7 @@ class conn {
   std::string local_addr() const;
   std::string remote_addr() const;
 
+  // A conn is true when it is a connection (closed or not).
   explicit operator bool() const noexcept { return fd_ != nullptr; }
   friend bool operator==(const conn&, const conn&) = default;  // same connection
 
@@ -121,7 +127,9 @@ class conn {
   std::shared_ptr<detail::netfd> fd_;
 };
 
+// accept_result: what accept returns, for `auto [c, err] = ln.accept()`.
 struct accept_result {
+  // conn is the new connection, or none with err saying why.
   net::conn conn;
   std::error_code err;
 };
@@ -130,6 +138,7 @@ struct accept_result {
 // handle closes it if close() was not called.
 class listener {
  public:
+  // listener() is no listener; the other constructor is for the implementation.
   listener() = default;
   explicit listener(std::shared_ptr<detail::netfd> fd) noexcept : fd_(std::move(fd)) {}
 
@@ -141,8 +150,11 @@ class listener {
   // addr is the address it listens on, with the port the kernel chose for
   // ":0": "127.0.0.1:41234". Empty once closed.
   std::string addr() const;
+  // close stops listening; a blocked accept returns errc::closed.
   std::error_code close() const;
 
+  // A listener is true when it is one (closed or not); equal handles share
+  // the socket.
   explicit operator bool() const noexcept { return fd_ != nullptr; }
   friend bool operator==(const listener&, const listener&) = default;
 
@@ -150,11 +162,15 @@ class listener {
   std::shared_ptr<detail::netfd> fd_;
 };
 
+// listen_result: what listen returns, for `auto [ln, err] = net::listen(...)`.
 struct listen_result {
+  // listener is the new listener, or none with err saying why.
   net::listener listener;
   std::error_code err;
 };
+// dial_result: what dial returns, for `auto [c, err] = net::dial(...)`.
 struct dial_result {
+  // conn is the new connection, or none with err saying why.
   net::conn conn;
   std::error_code err;
 };

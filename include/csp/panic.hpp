@@ -13,6 +13,7 @@ namespace csp {
 // escapes a goroutine ends the process as Go's unrecovered panic does.
 class panic : public std::logic_error {
  public:
+  // panic(what): what() returns the message.
   explicit panic(const std::string& what) : std::logic_error(what) {}
   explicit panic(const char* what) : std::logic_error(what) {}
 };
@@ -23,6 +24,8 @@ class panic : public std::logic_error {
 template <class F>
 class defer {
  public:
+  // defer(f) holds f to call at the end of the scope; a defer is neither
+  // copied nor moved.
   explicit defer(F f) noexcept(std::is_nothrow_move_constructible_v<F>) : f_(std::move(f)) {}
   defer(const defer&) = delete;
   defer& operator=(const defer&) = delete;
@@ -31,6 +34,7 @@ class defer {
  private:
   F f_;
 };
+// The deduction guide: `defer d{lambda};` names no type.
 template <class F>
 defer(F) -> defer<F>;
 

@@ -153,6 +153,7 @@ scheduler_stats stats();
 // leaked_goroutine: a goroutine that can never run again (see
 // leaked_goroutines()).
 struct leaked_goroutine {
+  // id is the goroutine's id, as in dump_goroutines.
   std::uint64_t id;
   detail::source_location created_at;  // std::source_location with g++
   std::string wait_reason;  // "chan receive", "chan send" or "select"

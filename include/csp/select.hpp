@@ -73,10 +73,14 @@ inline constexpr void require_copyable_send() {
 // recv_case: `case v := <-ch` (dst set) or `case <-ch` (the value dropped).
 template <class T>
 struct recv_case {
+  // select_case_tag marks a case type for select(); c is the channel (null:
+  // nil), dst where the value goes (null: dropped).
   using select_case_tag = void;
   detail::chan_core* c;
   std::optional<T>* dst;
 
+  // to_scase, is_default and chosen are how select() reads the case and
+  // completes it once chosen; not for direct use.
   detail::scase to_scase() const noexcept { return {c, dst, nullptr, false}; }
   bool is_default() const noexcept { return false; }
   void chosen() const noexcept {}
@@ -85,11 +89,15 @@ struct recv_case {
 // send_case: `case ch <- v`.
 template <class T>
 struct send_case {
+  // select_case_tag marks a case type for select(); c is the channel (null:
+  // nil), v the value to send, how whether sending moves or copies it.
   using select_case_tag = void;
   detail::chan_core* c;
   T* v;
-  const detail::source_ops* how;  // move or copy
+  const detail::source_ops* how;
 
+  // to_scase, is_default and chosen are how select() reads the case and
+  // completes it once chosen; not for direct use.
   detail::scase to_scase() const noexcept { return {c, v, how, true}; }
   bool is_default() const noexcept { return false; }
   void chosen() const noexcept {}
@@ -97,43 +105,63 @@ struct send_case {
 
 // default_case: run when no other case is ready.
 struct default_case_t {
+  // select_case_tag marks a case type for select().
   using select_case_tag = void;
+  // to_scase, is_default and chosen are how select() reads the case and
+  // completes it once chosen; not for direct use.
   detail::scase to_scase() const noexcept { return {}; }
   bool is_default() const noexcept { return true; }
   void chosen() const noexcept {}
 };
+// default_case is the default case of the index form:
+// `select(recv(a, v), default_case)`.
 inline constexpr default_case_t default_case{};
 
+// on_recv_case: what on_recv returns, a receive case with a callback.
 template <class T, class F>
 struct on_recv_case {
+  // select_case_tag marks a case type for select(); c is the channel (null:
+  // nil), f the callback, v the received value handed to it.
   using select_case_tag = void;
   detail::chan_core* c;
   F f;
-  std::optional<T> v{};  // the destination; handed to f
+  std::optional<T> v{};
 
+  // to_scase, is_default and chosen are how select() reads the case and
+  // completes it once chosen; not for direct use.
   detail::scase to_scase() noexcept { return {c, &v, nullptr, false}; }
   bool is_default() const noexcept { return false; }
   void chosen() { f(std::move(v)); }
 };
 
+// on_send_case: what on_send returns, a send case with a callback.
 template <class T, class F>
 struct on_send_case {
+  // select_case_tag marks a case type for select(); c is the channel (null:
+  // nil), v the value, how whether sending moves or copies it, f the
+  // callback run after the send.
   using select_case_tag = void;
   detail::chan_core* c;
   T* v;
   const detail::source_ops* how;
   F f;
 
+  // to_scase, is_default and chosen are how select() reads the case and
+  // completes it once chosen; not for direct use.
   detail::scase to_scase() const noexcept { return {c, v, how, true}; }
   bool is_default() const noexcept { return false; }
   void chosen() { f(); }
 };
 
+// on_default_case: what on_default returns, a default case with a callback.
 template <class F>
 struct on_default_case {
+  // select_case_tag marks a case type for select(); f is the callback.
   using select_case_tag = void;
   F f;
 
+  // to_scase, is_default and chosen are how select() reads the case and
+  // completes it once chosen; not for direct use.
   detail::scase to_scase() const noexcept { return {}; }
   bool is_default() const noexcept { return true; }
   void chosen() { f(); }
@@ -200,8 +228,11 @@ on_default_case<std::decay_t<F>> on_default(F&& f) {
 // select. Copies of an on_* case share its callback.
 class select_case {
  public:
+  // select_case_tag marks a case type for select().
   using select_case_tag = void;
 
+  // A select_case is made from any case helper's result: recv, send,
+  // default_case, on_recv, on_send, on_default.
   template <class T>
   select_case(const recv_case<T>& rc) noexcept : c_(rc.c), elem_(rc.dst) {
     detail::chan_retain(c_);
@@ -212,6 +243,7 @@ class select_case {
   }
   select_case(default_case_t) noexcept : is_default_(true) {}
 
+  // From on_recv, on_send and on_default: copies share the callback.
   template <class T, class F>
   select_case(on_recv_case<T, F> rc) : c_(rc.c) {
     struct state {
@@ -241,6 +273,7 @@ class select_case {
     run_ = [](void* p) { (*static_cast<F*>(p))(); };
   }
 
+  // Copies share the channel and an on_* case's callback.
   select_case(const select_case& o) noexcept
       : c_(o.c_), elem_(o.elem_), how_(o.how_), is_send_(o.is_send_), is_default_(o.is_default_),
         state_(o.state_), run_(o.run_) {
@@ -261,6 +294,8 @@ class select_case {
   }
   ~select_case() { detail::chan_release(c_); }
 
+  // to_scase and is_default are how select() reads the case; not for
+  // direct use.
   detail::scase to_scase() const noexcept { return {c_, elem_, how_, is_send_}; }
   bool is_default() const noexcept { return is_default_; }
   // chosen runs the callback of an on_* case; nothing for the others.
@@ -288,6 +323,10 @@ int select(std::span<select_case> cases);
 // select() with no cases blocks forever (Go's `select {}`).
 [[noreturn]] inline void select() { detail::select_forever(); }
 
+// select(cases...) runs one ready case, or the default case when none is
+// ready and there is one, else blocks until one is ready; it returns the
+// chosen case's index (the index form) after running its callback (the
+// callback form). Allocates nothing.
 template <class... Cs>
   requires(sizeof...(Cs) > 0 && (detail::select_case_like<Cs> && ...))
 int select(Cs&&... cs) {

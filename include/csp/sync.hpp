@@ -141,6 +141,7 @@ class rw_mutex {
   // lock: Go's RLocker, e.g. for cond::wait on the read side.
   class reader {
    public:
+    // reader(rw) locks rw's read side: lock, try_lock, unlock.
     explicit reader(rw_mutex& rw) noexcept : rw_(&rw) {}
     void lock() { rw_->lock_shared(); }
     bool try_lock() noexcept { return rw_->try_lock_shared(); }
@@ -223,6 +224,8 @@ class once {
   once(const once&) = delete;
   once& operator=(const once&) = delete;
 
+  // call runs f(args...) if no call on this once has run yet (Go's
+  // once.Do); other callers wait until it has returned or thrown.
   template <class F, class... Args>
   void call(F&& f, Args&&... args) {
     // acquire; pairs with the release store below, so the effects of f
@@ -255,6 +258,7 @@ class cond {
   cond(const cond&) = delete;
   cond& operator=(const cond&) = delete;
 
+  // wait(lock): see the class comment; lock must be held.
   template <class Lock>
   void wait(Lock& lock) {
     // Take a ticket while still holding lock: a signal() that follows our
@@ -266,6 +270,7 @@ class cond {
     lock.lock();
   }
 
+  // wait(lock, pred) waits until pred() holds, rechecking after each wake.
   template <class Lock, class Pred>
   void wait(Lock& lock, Pred pred) {
     while (!pred()) wait(lock);

@@ -14,11 +14,11 @@
 // keeps memory flat.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <utility>
 
+#include "csp/detail/chrono.hpp"  // <chrono> without its I/O
 #include "csp/chan.hpp"
 
 namespace csp::detail {
@@ -79,11 +79,13 @@ class timer_ref {
 
 namespace csp::time {
 
+// clock is the monotonic clock every time in csp is read from.
 using clock = std::chrono::steady_clock;
 // time_point: what timers send and deadlines are (Go's time.Time, monotonic part).
 using time_point = clock::time_point;
 using duration = clock::duration;
 
+// now is the current time (Go's time.Now, monotonic part).
 inline time_point now() noexcept { return clock::now(); }
 
 // sleep pauses the caller for at least d (Go's time.Sleep). A goroutine
@@ -141,6 +143,7 @@ class ticker {
   template <class Rep, class Period>
   explicit ticker(std::chrono::duration<Rep, Period> d) : ticker(detail::to_ns(d)) {}
 
+  // c receives the ticks (Go's Ticker.C).
   recv_only<time_point> c;
 
   // stop turns the ticker off; no tick is received after it returns.

@@ -193,6 +193,21 @@ void emit_flow(const char* ph, int tid, std::int64_t ts, std::uint64_t id) {
   emit(l.str(",\"id\":").u64(id).str(",\"name\":\"wake\",\"cat\":\"wake\"}"));
 }
 
+// emit_flow_slice writes the slice that encloses a go or ready event's flow
+// start: Perfetto drops a flow start outside a slice, and many have none
+// around them (a worker's scheduler loop running timers or the poller, a
+// plain thread whose stretch is written only when it next blocks, a run
+// still open at exit). 1 ns long, the file's resolution: inside a run or a
+// thread's stretch it nests, and it overlaps no other slice, since two
+// events on one track are at least a clock read apart. Written before the
+// flow start, so that a viewer ordering by time opens it first.
+void emit_flow_slice(const char* name, int tid, std::int64_t ts, std::uint64_t gid) {
+  out_line l;
+  l.head("X", tid, ts).str(",\"dur\":0.001,\"name\":\"").str(name);
+  if (gid != 0) l.u64(gid);
+  emit(l.str("\",\"cat\":\"wake\"}"));
+}
+
 void emit_park(int tid, std::int64_t ts, std::uint64_t gid, wait_reason why) {
   out_line l;
   const char* reason = wait_reason_name(why);
@@ -204,6 +219,7 @@ void write_event(const trace_buffer& b, const trace_event& e) {
   out_line l;
   switch (e.kind) {
     case ev_kind::go:
+      emit_flow_slice("go g", b.tid, e.ts, e.gid);
       // The creation event carries the full site; run slices name only file:line.
       l.head("i", b.tid, e.ts).str(",\"s\":\"t\",\"name\":\"go g").u64(e.gid);
       l.str("\",\"cat\":\"go\",\"args\":{\"goroutine\":").u64(e.gid).str(",");
@@ -211,6 +227,7 @@ void write_event(const trace_buffer& b, const trace_event& e) {
       emit_flow("s", b.tid, e.ts, e.flow);
       return;
     case ev_kind::ready:
+      emit_flow_slice(e.gid != 0 ? "wake g" : "wake thread", b.tid, e.ts, e.gid);
       l.head("i", b.tid, e.ts).str(",\"s\":\"t\",\"name\":\"ready ");
       if (e.gid != 0) l.str("g").u64(e.gid); else l.str("thread");
       l.str("\",\"cat\":\"ready\",\"args\":{\"goroutine\":").u64(e.gid);
