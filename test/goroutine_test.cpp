@@ -77,11 +77,13 @@ TEST_CASE("goroutine: 100,000 goroutines parked at once, then released") {
         events[static_cast<std::size_t>(i)].wait();
         finished.fetch_add(1);
       });
-    REQUIRE(wait_for([&] { return started.load() == n; }));
+    // must, not REQUIRE: a timed-out wait that unwound this frame would
+    // leave n goroutines referring to `events` and the counters.
+    csp_test::must(wait_for([&] { return started.load() == n; }), "all goroutines started");
     CHECK(csp::runtime::num_goroutine() >= n + 1);
     CHECK(finished.load() == 0);
     for (auto& e : events) e.notify();
-    CHECK(wait_for([&] { return finished.load() == n; }));
+    csp_test::must(wait_for([&] { return finished.load() == n; }), "all goroutines finished");
   });
 }
 
