@@ -6,10 +6,10 @@
 #include <exception>
 #include <functional>
 #include <iosfwd>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -130,6 +130,41 @@ auto blocking(F&& f) -> std::invoke_result_t<F> {
   }
 }
 
+// reason_counts: a count per wait reason, by the goroutine dump's words.
+// A short list rather than a std::map, which <csp/go.hpp> would otherwise
+// have to include for this one field.
+class reason_counts {
+ public:
+  // entry is one reason's name and count.
+  using entry = std::pair<std::string, std::uint64_t>;
+  // operator[] returns the count for `reason` ("chan receive", "select",
+  // ...): 0 for a reason never seen.
+  std::uint64_t operator[](std::string_view reason) const noexcept {
+    for (const entry& e : entries_)
+      if (e.first == reason) return e.second;
+    return 0;
+  }
+  // begin/end iterate over the reasons seen, in the order of Go's
+  // wait reasons, as (name, count) pairs.
+  std::vector<entry>::const_iterator begin() const noexcept { return entries_.begin(); }
+  std::vector<entry>::const_iterator end() const noexcept { return entries_.end(); }
+  // size is the number of reasons seen.
+  std::size_t size() const noexcept { return entries_.size(); }
+  // add counts n more parks for `reason` (runtime::stats() fills it).
+  void add(std::string_view reason, std::uint64_t n) {
+    for (entry& e : entries_) {
+      if (e.first == reason) {
+        e.second += n;
+        return;
+      }
+    }
+    entries_.emplace_back(std::string(reason), n);
+  }
+
+ private:
+  std::vector<entry> entries_;
+};
+
 // scheduler_stats: counters since the runtime started, summed over workers
 // and plain threads (a snapshot: each counter may be a few events behind).
 struct scheduler_stats {
@@ -142,8 +177,8 @@ struct scheduler_stats {
   std::uint64_t parks = 0;                // tasks (goroutines and threads) that blocked
   // parks_by_reason: parks per reason, in the goroutine dump's words
   // ("chan receive", "select", "sleep", "sync.Mutex.Lock", ...); reasons
-  // never seen are absent.
-  std::map<std::string, std::uint64_t> parks_by_reason;
+  // never seen are absent (and read as 0).
+  reason_counts parks_by_reason;
 };
 
 // stats returns the scheduler's counters. Cheap to keep: each worker counts

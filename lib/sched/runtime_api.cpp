@@ -71,7 +71,7 @@ scheduler_stats stats() {
   for (int i = 0; i < detail::wait_reason_count; ++i) {
     if (parks[i] == 0) continue;
     out.parks += parks[i];
-    out.parks_by_reason[detail::wait_reason_name(static_cast<detail::wait_reason>(i))] += parks[i];
+    out.parks_by_reason.add(detail::wait_reason_name(static_cast<detail::wait_reason>(i)), parks[i]);
   }
   return out;
 }
