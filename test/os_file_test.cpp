@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,7 +78,12 @@ TEST_CASE("os: a goroutine reads a child's stdout pipe while other goroutines ru
     CHECK(out_w.name() == "|1");
     // The child prints a line, then waits for one from us before it
     // prints the second and exits.
+    // fd() switches the child's ends to blocking mode, as Go's Fd: the
+    // shell's `read` would take EAGAIN for end of input otherwise.
     pid_t pid = spawn_shell("echo one; read x; echo two $x", in_r.fd(), out_w.fd());
+    CHECK((::fcntl(in_r.fd(), F_GETFL) & O_NONBLOCK) == 0);
+    CHECK((::fcntl(out_w.fd(), F_GETFL) & O_NONBLOCK) == 0);
+    CHECK(in_r.set_read_deadline(time::now()) == net::errc::no_deadline);
     out_w.close();  // the child holds its own copies
     in_r.close();
 
@@ -98,8 +104,10 @@ TEST_CASE("os: a goroutine reads a child's stdout pipe while other goroutines ru
       in_w.close();
       done.send(parked && wrote);
     });
-    int sel = select(recv(done), recv(time::after(120s)));
+    std::optional<bool> ok;
+    int sel = select(recv(done, ok), recv(time::after(120s)));
     REQUIRE_MESSAGE(sel == 0, "the reader blocked the only worker");
+    CHECK(ok == std::optional<bool>(true));  // saw the reader parked; wrote the line
     CHECK(ticks.load() == 1000);
     CHECK(output.recv().value() == "one\ntwo go\n");
     CHECK(exit_status(pid) == 0);
@@ -182,7 +190,6 @@ TEST_CASE("os: new_file wraps a non-blocking fd on the poller, and a blocking on
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
   os::file f = os::new_file(sv[0], "socketpair");
   CHECK(f.name() == "socketpair");
-  CHECK(f.fd() == sv[0]);
   std::array<char, 16> buf;
   f.set_read_deadline(time::now() + 20ms);
   CHECK(f.read(buf).err == net::errc::timeout);
@@ -194,30 +201,21 @@ TEST_CASE("os: new_file wraps a non-blocking fd on the poller, and a blocking on
   char back[4];
   REQUIRE(::read(sv[1], back, 4) == 4);
   CHECK(std::string_view(back, 4) == "pong");
+  // fd() hands the descriptor out in blocking mode (Go's Fd): no more
+  // deadlines, reads on a helper thread.
+  CHECK(f.fd() == sv[0]);
+  CHECK((::fcntl(sv[0], F_GETFL) & O_NONBLOCK) == 0);
+  CHECK(f.set_read_deadline(time::now()) == net::errc::no_deadline);
+  REQUIRE(::write(sv[1], "blocking", 8) == 8);
+  auto via_helper = make_chan<std::string>(1);
+  go([f, via_helper] {
+    std::array<char, 16> b;
+    auto [k, e] = f.read(b);
+    via_helper.send(e ? e.message() : std::string(b.data(), k));
+  });
+  CHECK(via_helper.recv().value() == "blocking");
   f.close();
   ::close(sv[1]);
-
-  // A blocking pipe at GOMAXPROCS=1: the read blocks a helper thread, not
-  // the worker, so the writing goroutine still runs.
-  with_procs({1}, [](int) {
-    int p[2];
-    REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
-    os::file r = os::new_file(p[0], "blocking-r"), w = os::new_file(p[1], "blocking-w");
-    CHECK(r.set_read_deadline(time::now()) == net::errc::no_deadline);
-    auto got = make_chan<std::string>(1);
-    go([r, got] {
-      std::array<char, 16> b;
-      auto [k, e] = r.read(b);
-      got.send(e ? e.message() : std::string(b.data(), k));
-    });
-    go([w] {
-      csp_test::wait_state("syscall", 1);  // the reader is on a helper
-      w.write("unblocked");
-    });
-    CHECK(got.recv().value() == "unblocked");
-    r.close();
-    w.close();
-  });
 
   // A regular file: epoll cannot watch it, so it is unpolled even when
   // opened non-blocking.
@@ -238,4 +236,32 @@ TEST_CASE("os: new_file wraps a non-blocking fd on the poller, and a blocking on
   os::file none;
   CHECK(none.read(buf).err == net::errc::file_closed);
   CHECK(none.fd() == -1);
+}
+
+TEST_CASE("os: blocking pipe ends at GOMAXPROCS=1: a read and the write it waits for each get a helper") {
+  // Both calls are queued for runtime::blocking helpers back to back, the
+  // second before an idle helper woke for the first: the second must get
+  // a helper of its own, or the read waits forever for a write that never
+  // runs. Many rounds, so that the back-to-back case happens.
+  with_procs({1}, [](int) {
+    for (int round = 0; round < 50; ++round) {
+      int p[2];
+      REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+      os::file r = os::new_file(p[0], "blocking-r"), w = os::new_file(p[1], "blocking-w");
+      if (round == 0) CHECK(r.set_read_deadline(time::now()) == net::errc::no_deadline);
+      auto got = make_chan<std::string>(1);
+      go([r, got] {
+        std::array<char, 16> b;
+        auto [k, e] = r.read(b);
+        got.send(e ? e.message() : std::string(b.data(), k));
+      });
+      go([w] { w.write("unblocked"); });
+      std::optional<std::string> v;
+      int sel = select(recv(got, v), recv(time::after(120s)));
+      REQUIRE_MESSAGE(sel == 0, "round " << round << ": the write never got a helper");
+      CHECK(v == std::optional<std::string>("unblocked"));
+      r.close();
+      w.close();
+    }
+  });
 }

@@ -2,8 +2,8 @@
 // pipes and files over pollable descriptors.
 //
 //   auto [r, w, err] = os::pipe();                 // r, w, err := os.Pipe()
-//   // hand w.fd() to a child as its stdout (posix_spawn_file_actions_adddup2),
-//   // then w.close() here
+//   // hand w.fd() (now blocking, as Go's Fd) to a child as its stdout
+//   // (posix_spawn_file_actions_adddup2), then w.close() here
 //   std::array<char, 4096> buf;
 //   auto [n, err2] = r.read(buf);                  // parks in "IO wait"; errc::eof at the end
 //
@@ -62,9 +62,13 @@ class file {
   std::error_code set_write_deadline(time::time_point t) const;
 
   // fd is the descriptor number (Go's Fd), -1 once closed: for handing it
-  // to a child (dup2) or a call csp does not wrap. Do not close it; it
-  // stays in non-blocking mode (unlike Go's Fd, which switches it).
-  int fd() const noexcept;
+  // to a child (dup2) or a call csp does not wrap. Do not close it. As Go's
+  // Fd, it first puts the descriptor in blocking mode, because a child
+  // shares the mode and most programs fail on EAGAIN: from then on this
+  // file's reads and writes run on runtime::blocking helpers and its
+  // deadlines are net::errc::no_deadline. (Hand the child its end; keep
+  // using the other end here, which stays on the poller.)
+  int fd() const;
   // name is the name given to new_file ("|0" and "|1" for a pipe's ends,
   // as Go names them).
   const std::string& name() const noexcept;

@@ -50,7 +50,11 @@ std::error_code file::set_write_deadline(time::time_point t) const {
   return fd_ ? fd_->set_deadline(detail::deadline_ns(t), detail::write_bit) : file_closed();
 }
 
-int file::fd() const noexcept { return fd_ ? fd_->fd_if_open() : -1; }
+int file::fd() const {
+  if (!fd_) return -1;
+  (void)fd_->set_blocking();  // fails only once closed: then -1 below
+  return fd_->fd_if_open();
+}
 
 const std::string& file::name() const noexcept { return name_ ? *name_ : no_name(); }
 

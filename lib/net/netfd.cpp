@@ -133,8 +133,19 @@ std::error_code netfd::status_error(io_status s) const noexcept {
   return s == io_status::closed ? closed_error() : io_error(s);
 }
 
-io_status netfd::check(io_mode mode) const noexcept {
-  return pd_ != nullptr ? pd_check(pd_, mode) : io_status::ready;
+bool netfd::polled() const noexcept {
+  // acquire; pairs with the store in set_blocking (made before the fd
+  // changes mode, so an op that sees the fd blocking sees this too).
+  return pd_ != nullptr && !blocking_.load(std::memory_order_acquire);
+}
+
+std::error_code netfd::set_blocking() {
+  op_ref ref(*this);
+  if (!ref) return closed_error();
+  blocking_.store(true, std::memory_order_release);
+  int flags = ::fcntl(fd_, F_GETFL);
+  if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0) return sys_error(errno);
+  return {};
 }
 
 namespace {
@@ -174,7 +185,7 @@ ssize_t netfd::sys_write(const std::byte* p, std::size_t n, const sockaddr* to, 
 template <class Op>
 ssize_t netfd::io(io_mode mode, Op op, std::error_code& err) {
   for (;;) {
-    if (pd_ == nullptr) {
+    if (!polled()) {
       // Unpolled: the syscall may block, so it runs on a helper while the
       // goroutine parks ("syscall"); inline from a plain thread.
       auto [n, e] = runtime::blocking([&] {
@@ -209,7 +220,7 @@ net::io_result netfd::read(std::span<std::byte> buf) {
   op_ref ref(*this);
   if (!ref) return {0, closed_error()};
   std::lock_guard<sync::mutex> lock(read_mu_);
-  if (read_drained_) {
+  if (read_drained_ && polled()) {
     // Drained last time: wait for the next edge before reading (a stale
     // token makes this return at once; the read below then finds out).
     // Not after a hang-up: data and the peer's FIN can arrive in one edge,
@@ -345,7 +356,7 @@ std::error_code netfd::shutdown(int how) {
 std::error_code netfd::set_deadline(std::int64_t when_ns, unsigned modes) {
   op_ref ref(*this);
   if (!ref) return closed_error();
-  if (pd_ == nullptr) return net::errc::no_deadline;
+  if (!polled()) return net::errc::no_deadline;
   pd_set_deadline(pd_, when_ns, modes);
   return {};
 }

@@ -13,7 +13,8 @@
 //     MSG_NOSIGNAL gives. A FIFO drains like a stream. A file the poller
 //     cannot watch (a regular file, an fd left in blocking mode) has no
 //     poll descriptor (pd_ null) and does each syscall on a
-//     runtime::blocking helper.
+//     runtime::blocking helper; so does one switched to blocking mode
+//     (set_blocking) to be shared with a child process.
 //
 // The fd-reuse invariant: the fd number is closed only when no thread can
 // be inside a syscall on it, because the kernel would hand the number to
@@ -92,6 +93,10 @@ class netfd {
   int sysfd() const noexcept { return fd_; }  // for setsockopt at creation only
   // fd_if_open: the descriptor, or -1 once close() was called.
   int fd_if_open() const noexcept;
+  // set_blocking puts the fd in blocking mode, for handing it to a child
+  // process (os::file::fd, as Go's Fd): from then on every read and write
+  // runs on a runtime::blocking helper and deadlines are errc::no_deadline.
+  std::error_code set_blocking();
 
  private:
   netfd(int fd, int family, int sotype, poll_desc* pd) noexcept
@@ -105,8 +110,8 @@ class netfd {
   // closed_error: errc::file_closed for a file, errc::closed for a socket.
   std::error_code closed_error() const noexcept;
   std::error_code status_error(io_status s) const noexcept;
-  // check: pd_check, or for an unpolled fd whether it was closed.
-  io_status check(io_mode mode) const noexcept;
+  // polled: waits go through the poller (not unpolled, not set_blocking).
+  bool polled() const noexcept;
   // sys_write: one send/sendto/write(2) without SIGPIPE; -1 and errno.
   ssize_t sys_write(const std::byte* p, std::size_t n, const sockaddr* to, socklen_t to_len) const noexcept;
   bool acquire() noexcept;  // takes an op reference; false once closed
@@ -121,6 +126,7 @@ class netfd {
   // drains_: a short read means the queue was empty (stream sockets, FIFOs).
   bool drains_ = false;
   bool is_socket_ = false;  // sotype_ != 0, or a file that fstat says is a socket
+  std::atomic<bool> blocking_{false};  // set_blocking was called: treat as unpolled
   std::string unlink_path_;  // set before sharing; used once, by close()
   std::atomic<std::uint64_t> state_{1};  // references | closed_bit; see above
   sync::mutex read_mu_;
