@@ -28,7 +28,10 @@
 //     owner's reference is dropped;
 //   - whoever drops the last reference closes the fd and recycles the poll
 //     descriptor. Operations in flight are never parked for long once
-//     closed_bit is set (eviction wakes them), so the fd goes promptly.
+//     closed_bit is set (eviction wakes them), so the fd goes promptly;
+//     except an unpolled one inside a blocking syscall on a helper, which
+//     holds the fd until the kernel returns (as in Go: close cannot
+//     interrupt a blocking read of a file).
 // read_mu_ and write_mu_ serialize reads with reads and writes with writes
 // (Go's fdMutex read and write locks): a poll descriptor direction holds
 // one waiter, and a write of a whole buffer must not interleave with
