@@ -92,9 +92,8 @@ struct io_result {
 
 // conn is a connection: TCP, unix stream or unixpacket, or a connected
 // datagram socket from dial("udp"|"unixgram"). A shared handle, like Go's
-// net.Conn value —
-// copies refer to the same connection; the last handle to go closes it if
-// close() was not called. Every member is const and safe to call from any
+// net.Conn value: copies refer to the same connection; the last handle to
+// go closes it if close() was not called. Every member is const and safe to call from any
 // number of goroutines and threads at once (reads are serialized with
 // reads, writes with writes). Default-constructed: no connection (every
 // call returns errc::closed).
@@ -245,7 +244,9 @@ class addr {
   const void* sockaddr() const noexcept { return storage_.data(); }
   std::size_t size() const noexcept { return len_; }
 
+  // An addr is true when it holds an address (Go: a non-nil Addr).
   explicit operator bool() const noexcept { return len_ != 0; }
+  // Equal addresses have the same network and the same string.
   friend bool operator==(const addr& a, const addr& b) noexcept;
 
  private:
@@ -254,8 +255,12 @@ class addr {
   std::uint8_t net_ = 0;  // index into the network names
 };
 
+// resolve_result: what the resolvers return, for
+// `auto [a, err] = net::resolve_udp_addr(...)`.
 struct resolve_result {
+  // addr is the address, or empty with err saying why.
   net::addr addr;
+  // err: net::errc or a system error; false when addr is good.
   std::error_code err;
 };
 
@@ -270,9 +275,14 @@ resolve_result resolve_unix_addr(std::string_view network, std::string_view path
 
 // ---- packet connections ----------------------------------------------------
 
+// read_from_result: what read_from returns, for
+// `auto [n, from, err] = pc.read_from(buf)`.
 struct read_from_result {
+  // n is the datagram's size (at most the buffer's).
   std::size_t n = 0;
-  net::addr addr;  // the sender; empty for an unnamed unix socket
+  // addr is the sender; empty for an unnamed unix socket.
+  net::addr addr;
+  // err is why nothing was read (false: a datagram was).
   std::error_code err;
 };
 
@@ -281,6 +291,7 @@ struct read_from_result {
 // concurrency guarantees, deadlines and close.
 class packet_conn {
  public:
+  // packet_conn() is no socket; the other constructor is for the implementation.
   packet_conn() = default;
   explicit packet_conn(std::shared_ptr<detail::netfd> fd) noexcept : fd_(std::move(fd)) {}
 
@@ -304,6 +315,8 @@ class packet_conn {
   // local_addr: "127.0.0.1:41234" (the port chosen for ":0"), a path.
   std::string local_addr() const;
 
+  // A packet_conn is true when it is a socket (closed or not); equal
+  // handles share it.
   explicit operator bool() const noexcept { return fd_ != nullptr; }
   friend bool operator==(const packet_conn&, const packet_conn&) = default;
 
@@ -311,8 +324,12 @@ class packet_conn {
   std::shared_ptr<detail::netfd> fd_;
 };
 
+// listen_packet_result: what listen_packet returns, for
+// `auto [pc, err] = net::listen_packet(...)`.
 struct listen_packet_result {
+  // pc is the bound socket, or none with err saying why.
   net::packet_conn pc;
+  // err: net::errc or a system error; false when pc is good.
   std::error_code err;
 };
 

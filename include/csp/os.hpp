@@ -43,6 +43,7 @@ namespace csp::os {
 // interrupt a call in progress (as in Go).
 class file {
  public:
+  // file() is no file; the other constructor is for the implementation.
   file() = default;
   file(std::shared_ptr<detail::netfd> fd, std::string name) noexcept
       : fd_(std::move(fd)), name_(std::make_shared<const std::string>(std::move(name))) {}
@@ -73,6 +74,7 @@ class file {
   // as Go names them).
   const std::string& name() const noexcept;
 
+  // A file is true when it is one (closed or not); equal handles share it.
   explicit operator bool() const noexcept { return fd_ != nullptr; }
   friend bool operator==(const file& a, const file& b) noexcept { return a.fd_ == b.fd_; }
 
@@ -81,9 +83,13 @@ class file {
   std::shared_ptr<const std::string> name_;
 };
 
+// pipe_result: what pipe returns, for `auto [r, w, err] = os::pipe()`.
 struct pipe_result {
+  // r is the read end, or none with err saying why.
   file r;
+  // w is the write end, or none with err saying why.
   file w;
+  // err: a system error (too_many_files_open, ...); false when both are good.
   std::error_code err;
 };
 
