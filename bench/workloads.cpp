@@ -21,6 +21,11 @@
 //                   connection between two goroutines (net::, the
 //                   netpoller); tcp_pingpong_threads is the same with two
 //                   plain threads on blocking sockets, for reference.
+//   udp_pingpong    ns per round trip of a one-byte datagram between a
+//                   client goroutine on a connected UDP socket (dial) and a
+//                   server goroutine in read_from/write_to (listen_packet),
+//                   over loopback. In the Go peer too: the comparison.
+//   unix_pingpong   the same over a unix stream socket (listen/dial "unix").
 //   idle_cpu        CPU time (getrusage, all threads) the process uses while
 //                   the runtime's workers are started and have nothing to
 //                   run, over n seconds (default 10): an idle runtime must
@@ -665,6 +670,64 @@ void doubleselect(std::int64_t n) {
   report(in_goroutine_body ? "doubleselect" : "doubleselect_main", ns_per(start, n), "ns/item");
 }
 
+// udp_pingpong: see the header comment.
+void udp_pingpong(std::int64_t n) {
+  auto [pc, err] = net::listen_packet("udp", "127.0.0.1:0");
+  if (err) fail("udp_pingpong: listen_packet");
+  sync::wait_group wg;
+  wg.add(1);
+  go([&, pc = pc] {
+    std::array<std::byte, 1> b{};
+    for (;;) {
+      auto [m, from, rerr] = pc.read_from(b);
+      if (rerr || pc.write_to(std::span(b.data(), m), from).err) break;
+    }
+    wg.done();
+  });
+  auto [c, derr] = net::dial("udp", pc.local_addr());
+  if (derr) fail("udp_pingpong: dial");
+  std::array<std::byte, 1> b{};
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (c.write(b).err || c.read(b).err) fail("udp_pingpong: i/o");
+  }
+  report("udp_pingpong", ns_per(start, n), "ns/roundtrip");
+  c.close();
+  pc.close();
+  wg.wait();
+}
+
+// unix_pingpong: see the header comment.
+void unix_pingpong(std::int64_t n) {
+  char dir[] = "/tmp/csp-bench-XXXXXX";
+  if (::mkdtemp(dir) == nullptr) fail("unix_pingpong: mkdtemp");
+  std::string path = std::string(dir) + "/pingpong.sock";
+  auto [ln, err] = net::listen("unix", path);
+  if (err) fail("unix_pingpong: listen");
+  sync::wait_group wg;
+  wg.add(1);
+  go([&, ln = ln] {
+    auto [c, aerr] = ln.accept();
+    std::array<std::byte, 1> b{};
+    while (!aerr && !c.read(b).err && !c.write(b).err) {
+    }
+    c.close();
+    wg.done();
+  });
+  auto [c, derr] = net::dial("unix", path);
+  if (derr) fail("unix_pingpong: dial");
+  std::array<std::byte, 1> b{};
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (c.write(b).err || c.read(b).err) fail("unix_pingpong: i/o");
+  }
+  report("unix_pingpong", ns_per(start, n), "ns/roundtrip");
+  c.close();
+  wg.wait();
+  ln.close();  // removes the socket file
+  ::rmdir(dir);
+}
+
 // ---------------------------------------------------------------------------
 
 struct workload {
@@ -696,6 +759,8 @@ const std::map<std::string, workload>& workloads() {
       {"spawn_from_main", {100'000, spawn_from_main, true}},      // n = goroutines
       {"doubleselect", {300'000, doubleselect}},                  // n = items
       {"doubleselect_main", {300'000, doubleselect, true}},       // n = items
+      {"udp_pingpong", {100'000, udp_pingpong}},                  // n = round trips
+      {"unix_pingpong", {100'000, unix_pingpong}},                // n = round trips
       {"idle_cpu", {10, nullptr}},                                // n = seconds (fractional ok)
   };
   return w;

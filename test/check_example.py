@@ -67,6 +67,21 @@ def expect_echo(args):
 
 EXPECTED = {
     "echo": expect_echo,
+    "udp_server": fixed(
+        "query 1: alpha.example -> 10.0.0.1",
+        "query 2: beta.example -> 10.0.0.2",
+        "query 3: nosuch.example -> NXDOMAIN",
+        "query 4: gamma.example -> 10.0.0.3",
+        "query 5: alpha.example -> 10.0.0.1",
+        "silent server: no answer after 2 tries",
+        "5 queries, 4 answered, 1 NXDOMAIN"),
+    "unix_server": fixed(
+        "client 1: c1 = 1, 2, 3",
+        "client 2: c2 = 1, 2, 3",
+        "client 3: c3 = 1, 2, 3",
+        "shared = 3 after 3 clients",
+        'frob -> error: unknown command "frob"',
+        "socket file removed on close: true"),
     "channels": fixed(
         "unbuffered: got ping",
         "buffered: len 2 cap 2",

@@ -19,98 +19,23 @@
 
 #include <csp/go.hpp>
 
+#include "net_util.hpp"
 #include "test_util.hpp"
 
 using namespace std::chrono_literals;
 using namespace csp;
+using csp_test::echo_server;
 using csp_test::must;
+using csp_test::must_dial;
+using csp_test::must_listen;
+using csp_test::open_fds;
+using csp_test::read_exactly;
+using csp_test::read_to_eof;
 using csp_test::sanitizer_scale;
 using csp_test::wait_for;
 using csp_test::with_procs;
 
 namespace {
-
-// raise_fd_limit lifts the soft fd limit to the hard one: a thousand
-// connections need two thousand fds, more than a default 1024.
-[[maybe_unused]] const bool fd_limit_raised = [] {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-  }
-  return true;
-}();
-
-int open_fds() {
-  int n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d) != nullptr) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
-
-net::listener must_listen(const char* addr = "127.0.0.1:0") {
-  auto [ln, err] = net::listen("tcp", addr);
-  REQUIRE_MESSAGE(!err, err.message());
-  return ln;
-}
-
-net::conn must_dial(const std::string& addr) {
-  auto [c, err] = net::dial("tcp", addr);
-  REQUIRE_MESSAGE(!err, err.message());
-  return c;
-}
-
-// read_to_eof reads c until end of stream, 64 bytes at a time (so a
-// short message is one short read), and returns what it read, with an
-// error other than eof appended as "<message>".
-std::string read_to_eof(const net::conn& c) {
-  std::string got;
-  std::array<char, 64> buf;
-  for (;;) {
-    auto [n, err] = c.read(buf);
-    if (err == net::errc::eof) return got;
-    if (err) return got + "<" + err.message() + ">";
-    got.append(buf.data(), n);
-  }
-}
-
-// read_exactly reads n bytes (or fails the test).
-std::string read_exactly(const net::conn& c, std::size_t n) {
-  std::string out(n, '\0');
-  std::size_t got = 0;
-  while (got < n) {
-    auto [k, err] = c.read(std::span<char>(out.data() + got, n - got));
-    if (err) return out.substr(0, got) + "<" + err.message() + ">";
-    got += k;
-  }
-  return out;
-}
-
-// echo_server accepts until the listener closes, echoing each conn in its
-// own goroutine. wg counts the server's goroutines.
-void echo_server(net::listener ln, sync::wait_group& wg) {
-  wg.add(1);
-  go([ln, &wg] {
-    defer d{[&] { wg.done(); }};
-    for (;;) {
-      auto [c, err] = ln.accept();
-      if (err) return;
-      wg.add(1);
-      go([c, &wg] {
-        defer d2{[&] { wg.done(); }};
-        std::array<char, 4096> buf;
-        for (;;) {
-          auto [n, rerr] = c.read(buf);
-          if (rerr) break;
-          if (c.write(std::string_view(buf.data(), n)).err) break;
-        }
-        c.close();
-      });
-    }
-  });
-}
 
 // raw_connect makes a plain blocking socket connected to a csp listener
 // (for what net:: cannot do on purpose: SO_LINGER resets, backlog filling).
@@ -490,8 +415,9 @@ TEST_CASE("net: localhost resolves (through runtime::blocking), for listen and d
 }
 
 TEST_CASE("net: malformed addresses and unknown networks are error values") {
-  CHECK(net::dial("udp", "127.0.0.1:1").err == net::errc::unknown_network);
-  CHECK(net::listen("unix", "/tmp/x").err == net::errc::unknown_network);
+  CHECK(net::dial("sctp", "127.0.0.1:1").err == net::errc::unknown_network);
+  CHECK(net::listen("udp", "127.0.0.1:0").err == net::errc::unknown_network);  // listen_packet's
+  CHECK(net::listen_packet("tcp", "127.0.0.1:0").err == net::errc::unknown_network);
   CHECK(net::dial("tcp", "127.0.0.1").err == net::errc::invalid_address);
   CHECK(net::dial("tcp", "127.0.0.1:99999").err == net::errc::invalid_address);
   CHECK(net::dial("tcp", "::1:80").err == net::errc::invalid_address);
@@ -571,15 +497,7 @@ TEST_CASE("net: a process with 1,000 idle connections uses no CPU") {
   for (int i = 0; i < conns; ++i) clients.push_back(must_dial(ln.addr()));
   // Each server goroutine is parked in read; give them a moment to get there.
   must(csp_test::wait_state("IO wait", conns), "server goroutines parked");
-  std::this_thread::sleep_for(200ms);  // let spinning workers settle
-  rusage before{}, after{};
-  ::getrusage(RUSAGE_SELF, &before);
-  std::this_thread::sleep_for(2s);
-  ::getrusage(RUSAGE_SELF, &after);
-  auto us = [](const rusage& r) {
-    return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1'000'000L + r.ru_utime.tv_usec + r.ru_stime.tv_usec;
-  };
-  long used_us = us(after) - us(before);
+  long used_us = csp_test::cpu_us_while_idle(2s);
   MESSAGE("CPU used by an idle process with " << conns << " connections over 2 s: " << used_us << " us");
   CHECK(used_us < 50'000);
   for (auto& c : clients) c.close();

@@ -16,4 +16,5 @@
 #include "csp/time.hpp"      // time::sleep, after, tick, timer, ticker, after_func
 #include "csp/context.hpp"   // context::background, with_cancel, with_timeout, with_deadline, with_value
 #include "csp/errgroup.hpp"  // errgroup::group, with_context
-#include "csp/net.hpp"       // net::listen, dial, dial_timeout, conn, listener
+#include "csp/net.hpp"       // net::listen, dial, dial_timeout, conn, listener, listen_packet, packet_conn
+#include "csp/os.hpp"        // os::pipe, new_file, file

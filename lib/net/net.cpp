@@ -1,5 +1,6 @@
 // net.cpp — the entry points behind csp/net.hpp: error category, conn and
-// listener facades, listen and dial. The socket work is netfd's.
+// listener facades, listen and dial. The socket work is netfd's; packet
+// connections are packet.cpp's, addresses addr.cpp's.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -7,12 +8,15 @@
 
 #include <cerrno>
 #include <chrono>
+#include <string>
+#include <vector>
 
 #include "csp/goroutine.hpp"
 #include "csp/net.hpp"
 #include "csp/select.hpp"
 #include "net/netfd.hpp"
 #include "net/resolve.hpp"
+#include "net/socket.hpp"
 
 namespace csp::net {
 
@@ -29,40 +33,33 @@ class net_category final : public std::error_category {
       case errc::no_such_host: return "no such host";
       case errc::invalid_address: return "invalid address";
       case errc::unknown_network: return "unknown network";
+      case errc::unknown_port: return "unknown port";
+      case errc::file_closed: return "file already closed";
+      case errc::no_deadline: return "file type does not support deadline";
     }
     return "unknown net error";
   }
 };
 
-// deadline_ns maps a time_point to the poller's deadline: 0 for the zero
-// time_point (no deadline), at least 1 otherwise (a time long past).
-std::int64_t deadline_ns(time::time_point t) noexcept {
-  if (t == time::time_point{}) return 0;
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  return ns > 0 ? ns : 1;
-}
 
-constexpr unsigned read_bit = 1, write_bit = 2;
+using detail::deadline_ns;
+using detail::read_bit;
+using detail::write_bit;
 
 std::error_code closed_if_null(const std::shared_ptr<detail::netfd>& fd) noexcept {
   return fd ? std::error_code{} : make_error_code(errc::closed);
 }
 
-// new_socket makes a non-blocking, close-on-exec TCP socket for family.
-int new_socket(int family, std::error_code& err) noexcept {
-  int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd < 0) err = detail::sys_error(errno);
-  return fd;
-}
-
 // dial_one connects to one address; the deadline (0: none) bounds the wait.
-std::shared_ptr<detail::netfd> dial_one(const detail::sock_addr& a, std::int64_t deadline,
+std::shared_ptr<detail::netfd> dial_one(const detail::sock_addr& a, int sotype, std::int64_t deadline,
                                         const context::context* ctx, std::error_code& err) {
-  int s = new_socket(a.family(), err);
+  int s = detail::new_socket(a.family(), sotype, err);
   if (s < 0) return nullptr;
-  int one = 1;
-  ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  auto fd = detail::netfd::open(s, a.family(), err);
+  if (sotype == SOCK_STREAM && a.family() != AF_UNIX) {
+    int one = 1;
+    ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  auto fd = detail::netfd::open(s, a.family(), sotype, err);
   if (!fd) return nullptr;
   if (deadline != 0) fd->set_deadline(deadline, write_bit);
   // Cancellation: a watcher expires the write deadline when ctx is done
@@ -93,8 +90,8 @@ std::shared_ptr<detail::netfd> dial_one(const detail::sock_addr& a, std::int64_t
 
 dial_result dial_impl(std::string_view network, std::string_view address, std::int64_t deadline,
                       const context::context* ctx) {
-  int family = detail::network_family(network);
-  if (family < 0) return {{}, errc::unknown_network};
+  detail::network net = detail::parse_network(network);
+  if (!net.known()) return {{}, errc::unknown_network};
   if (ctx != nullptr) {
     if (auto e = ctx->err()) return {{}, e == context::canceled ? e : make_error_code(errc::timeout)};
     if (auto d = ctx->deadline()) {
@@ -103,7 +100,9 @@ dial_result dial_impl(std::string_view network, std::string_view address, std::i
     }
   }
   std::error_code err;
-  auto addrs = detail::resolve(family, address, /*passive=*/false, err);
+  std::vector<detail::sock_addr> addrs;
+  if (net.is_unix()) addrs.push_back(detail::unix_addr(address, err));
+  else addrs = detail::resolve(net, address, /*passive=*/false, err);
   if (err) return {{}, err};
   std::error_code first;
   for (const auto& a : addrs) {
@@ -111,7 +110,7 @@ dial_result dial_impl(std::string_view network, std::string_view address, std::i
       if (!first) first = errc::timeout;
       break;
     }
-    if (auto fd = dial_one(a, deadline, ctx, err)) return {conn(std::move(fd)), {}};
+    if (auto fd = dial_one(a, net.sotype, deadline, ctx, err)) return {conn(std::move(fd)), {}};
     if (!first) first = err;
     if (err == errc::timeout || err == context::canceled) break;  // no time left for the others
   }
@@ -177,40 +176,21 @@ std::error_code listener::close() const { return fd_ ? fd_->close() : closed_if_
 // ---- listen and dial ----------------------------------------------------------
 
 listen_result listen(std::string_view network, std::string_view address) {
-  int family = detail::network_family(network);
-  if (family < 0) return {{}, errc::unknown_network};
+  detail::network net = detail::parse_network(network);
+  if (!net.known() || net.sotype == SOCK_DGRAM) return {{}, errc::unknown_network};
   std::error_code err;
-  auto addrs = detail::resolve(family, address, /*passive=*/true, err);
-  if (err) return {{}, err};
-  detail::sock_addr a = addrs.front();
-  int s = new_socket(a.family(), err);
-  if (s < 0 && a.family() == AF_INET6 && family == AF_UNSPEC) {
-    // No IPv6 here: an empty host for "tcp" falls back to IPv4's any
-    // (resolve fails for a v6 literal, which keeps the first error).
-    std::error_code e2;
-    auto v4 = detail::resolve(AF_INET, address, true, e2);
-    if (!e2 && !v4.empty()) {
-      a = v4.front();
-      err.clear();
-      s = new_socket(AF_INET, err);
-    }
-  }
-  if (s < 0) return {{}, err};
-  int one = 1;
-  ::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as Go: rebind while old conns linger
-  if (a.family() == AF_INET6) {
-    int v6only = family == AF_INET6 ? 1 : 0;  // "tcp" on [::] is dual-stack
-    ::setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
-  }
+  detail::bound_socket b = detail::bind_socket(net, address, err);
+  if (b.fd < 0) return {{}, err};
   // The kernel caps the backlog at net.core.somaxconn (Go reads that file
   // to pass the same number).
-  if (::bind(s, a.get(), a.len) != 0 || ::listen(s, 65535) != 0) {
+  if (::listen(b.fd, 65535) != 0) {
     err = detail::sys_error(errno);
-    ::close(s);
+    ::close(b.fd);
     return {{}, err};
   }
-  auto fd = detail::netfd::open(s, a.family(), err);
+  auto fd = detail::netfd::open(b.fd, b.family, net.sotype, err);
   if (!fd) return {{}, err};
+  if (net.is_unix() && address.front() != '@') fd->unlink_on_close(std::string(address));
   return {listener(std::move(fd)), {}};
 }
 

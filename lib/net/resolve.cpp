@@ -4,9 +4,15 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/un.h>
 
+#include <array>
+#include <cctype>
 #include <charconv>
+#include <cstddef>
 #include <cstring>
+#include <span>
+#include <utility>
 
 #include "csp/net.hpp"
 #include "csp/runtime.hpp"
@@ -17,8 +23,7 @@ namespace {
 
 // split_host_port splits "host:port", "[v6]:port" and ":port" (Go's
 // net.SplitHostPort); false on a malformed address.
-bool split_host_port(std::string_view a, std::string_view& host, std::uint16_t& port) noexcept {
-  std::string_view port_s;
+bool split_host_port(std::string_view a, std::string_view& host, std::string_view& port_s) noexcept {
   if (!a.empty() && a.front() == '[') {
     auto close = a.find(']');
     if (close == std::string_view::npos || close + 1 >= a.size() || a[close + 1] != ':') return false;
@@ -31,10 +36,65 @@ bool split_host_port(std::string_view a, std::string_view& host, std::uint16_t& 
     if (host.find(':') != std::string_view::npos) return false;  // a v6 address needs brackets
     port_s = a.substr(colon + 1);
   }
-  unsigned v = 0;
-  auto [end, ec] = std::from_chars(port_s.data(), port_s.data() + port_s.size(), v);
-  if (port_s.empty() || ec != std::errc{} || end != port_s.data() + port_s.size() || v > 65535) return false;
-  port = static_cast<std::uint16_t>(v);
+  return !port_s.empty();
+}
+
+// Go's built-in services (net/port_unix.go's table), for a machine
+// without /etc/services or without these entries in it.
+constexpr std::pair<const char*, std::uint16_t> tcp_services[] = {
+    {"ftp", 21},     {"ftps", 990},  {"gopher", 70}, {"http", 80},        {"https", 443}, {"imap2", 143},
+    {"imap3", 220},  {"imaps", 993}, {"pop3", 110},  {"pop3s", 995},      {"smtp", 25},   {"submissions", 465},
+    {"ssh", 22},     {"telnet", 23},
+};
+constexpr std::pair<const char*, std::uint16_t> udp_services[] = {{"domain", 53}};
+
+// lookup_port resolves a service name for proto ("tcp" or "udp"), as Go's
+// LookupPort: case-insensitive, /etc/services (getservbyname_r, on a
+// helper: it reads a file) then Go's table.
+bool lookup_port(const char* proto, std::string_view service, std::uint16_t& port) {
+  std::string name(service);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  int found = runtime::blocking([&] {
+    servent se{}, *res = nullptr;
+    std::array<char, 4096> buf;
+    if (::getservbyname_r(name.c_str(), proto, &se, buf.data(), buf.size(), &res) == 0 && res != nullptr)
+      return static_cast<int>(ntohs(static_cast<std::uint16_t>(res->s_port)));
+    return -1;
+  });
+  if (found >= 0) {
+    port = static_cast<std::uint16_t>(found);
+    return true;
+  }
+  bool tcp = std::strcmp(proto, "tcp") == 0;
+  using table = std::span<const std::pair<const char*, std::uint16_t>>;
+  for (auto [n, p] : tcp ? table(tcp_services) : table(udp_services)) {
+    if (name == n) {
+      port = p;
+      return true;
+    }
+  }
+  return false;
+}
+
+// parse_port: a decimal port (at most 65535), else a service name for
+// proto. Errors: invalid_address, unknown_port.
+bool parse_port(std::string_view s, const char* proto, std::uint16_t& port, std::error_code& err) {
+  bool digits = true;
+  for (char c : s) digits = digits && c >= '0' && c <= '9';
+  if (digits) {
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size() || v > 65535) {
+      err = net::errc::invalid_address;
+      return false;
+    }
+    port = static_cast<std::uint16_t>(v);
+    return true;
+  }
+  if (!lookup_port(proto, s, port)) {
+    err = net::errc::unknown_port;
+    return false;
+  }
   return true;
 }
 
@@ -84,20 +144,56 @@ std::vector<sock_addr> lookup(int family, const std::string& host, std::uint16_t
 
 }  // namespace
 
-int network_family(std::string_view network) noexcept {
-  if (network == "tcp") return AF_UNSPEC;
-  if (network == "tcp4") return AF_INET;
-  if (network == "tcp6") return AF_INET6;
-  return -1;
+bool network::is_unix() const noexcept { return family == AF_UNIX; }
+
+network parse_network(std::string_view name) noexcept {
+  static constexpr struct {
+    const char* given;
+    network net;
+  } table[] = {
+      {"tcp", {AF_UNSPEC, SOCK_STREAM, "tcp"}},       {"tcp4", {AF_INET, SOCK_STREAM, "tcp"}},
+      {"tcp6", {AF_INET6, SOCK_STREAM, "tcp"}},       {"udp", {AF_UNSPEC, SOCK_DGRAM, "udp"}},
+      {"udp4", {AF_INET, SOCK_DGRAM, "udp"}},         {"udp6", {AF_INET6, SOCK_DGRAM, "udp"}},
+      {"unix", {AF_UNIX, SOCK_STREAM, "unix"}},       {"unixgram", {AF_UNIX, SOCK_DGRAM, "unixgram"}},
+      {"unixpacket", {AF_UNIX, SOCK_SEQPACKET, "unixpacket"}},
+  };
+  for (const auto& e : table)
+    if (name == e.given) return e.net;
+  return {};
 }
 
-std::vector<sock_addr> resolve(int family, std::string_view address, bool passive, std::error_code& err) {
-  std::string_view host;
+sock_addr unix_addr(std::string_view path, std::error_code& err) {
+  sock_addr r;
+  auto* un = reinterpret_cast<sockaddr_un*>(&r.ss);
+  if (path.empty()) {
+    err = net::errc::invalid_address;
+    return r;
+  }
+  // A path needs its terminating NUL inside sun_path; an abstract name
+  // (its '@' becomes the leading NUL) does not.
+  bool abstract = path.front() == '@';
+  if (path.size() > sizeof un->sun_path || (path.size() == sizeof un->sun_path && !abstract)) {
+    err = std::make_error_code(std::errc::invalid_argument);
+    return r;
+  }
+  un->sun_family = AF_UNIX;
+  std::memcpy(un->sun_path, path.data(), path.size());
+  if (abstract) un->sun_path[0] = '\0';
+  // Go's length: the family and the name, plus the NUL for a path.
+  r.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
+  if (r.len > sizeof(sockaddr_un)) r.len = sizeof(sockaddr_un);
+  return r;
+}
+
+std::vector<sock_addr> resolve(const network& net, std::string_view address, bool passive, std::error_code& err) {
+  const int family = net.family;
+  std::string_view host, port_s;
   std::uint16_t port = 0;
-  if (!split_host_port(address, host, port)) {
+  if (!split_host_port(address, host, port_s)) {
     err = net::errc::invalid_address;
     return {};
   }
+  if (!parse_port(port_s, net.sotype == SOCK_DGRAM ? "udp" : "tcp", port, err)) return {};
   std::vector<sock_addr> out;
   if (host.empty()) {
     if (passive) {

@@ -73,7 +73,12 @@ class blocking_pool {
   void enqueue(blocking_job* job) {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(job);
-    if (idle_ == 0 && threads_ < limit_) {
+    // idle_ still counts a helper that was notified for an earlier job and
+    // has not woken to take it: only a queue longer than idle_ proves this
+    // job has no helper coming. (`idle_ == 0` here left a second job
+    // queued forever behind a first one that blocks: os_file_test's two
+    // blocking pipe ends at GOMAXPROCS=1 hung on it.)
+    if (static_cast<int>(queue_.size()) > idle_ && threads_ < limit_) {
       ++threads_;
       // Counted before it exists. Meanwhile the detector would take one
       // user thread for the runtime's, but it does not get that far: this

@@ -12,7 +12,9 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -48,7 +50,9 @@ var workloads = map[string]workload{
 	"spawn_from_main":      {1e5, spawnFromMain},  // goroutines
 	"doubleselect":         {3e5, doubleSelect("doubleselect")},
 	"doubleselect_main":    {3e5, doubleSelect("doubleselect_main")},
-	"idle_cpu":             {10, nil},             // seconds (see idleCPU)
+	"udp_pingpong":         {1e5, udpPingpong},  // round trips
+	"unix_pingpong":        {1e5, unixPingpong}, // round trips
+	"idle_cpu":             {10, nil},           // seconds (see idleCPU)
 }
 
 var procs = runtime.GOMAXPROCS(0)
@@ -426,6 +430,95 @@ func contextSwitch(n int) {
 	}
 	wg.Wait()
 	report("context_switch", nsPer(start, 2*n), "ns/switch")
+}
+
+// udpPingpong: a one-byte datagram's round trip between a client on a
+// connected UDP socket and a server in ReadFrom/WriteTo, over loopback.
+func udpPingpong(n int) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		fail("udp_pingpong: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		b := make([]byte, 1)
+		for {
+			m, from, err := pc.ReadFrom(b)
+			if err != nil {
+				break
+			}
+			if _, err := pc.WriteTo(b[:m], from); err != nil {
+				break
+			}
+		}
+		close(done)
+	}()
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		fail("udp_pingpong: %v", err)
+	}
+	b := make([]byte, 1)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := c.Write(b); err != nil {
+			fail("udp_pingpong: %v", err)
+		}
+		if _, err := c.Read(b); err != nil {
+			fail("udp_pingpong: %v", err)
+		}
+	}
+	report("udp_pingpong", nsPer(start, n), "ns/roundtrip")
+	c.Close()
+	pc.Close()
+	<-done
+}
+
+// unixPingpong: the same over a unix stream socket.
+func unixPingpong(n int) {
+	dir, err := os.MkdirTemp("", "go-bench-")
+	if err != nil {
+		fail("unix_pingpong: %v", err)
+	}
+	defer os.RemoveAll(dir)
+	ln, err := net.Listen("unix", filepath.Join(dir, "pingpong.sock"))
+	if err != nil {
+		fail("unix_pingpong: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			b := make([]byte, 1)
+			for {
+				if _, err := c.Read(b); err != nil {
+					break
+				}
+				if _, err := c.Write(b); err != nil {
+					break
+				}
+			}
+			c.Close()
+		}
+		close(done)
+	}()
+	c, err := net.Dial("unix", ln.Addr().String())
+	if err != nil {
+		fail("unix_pingpong: %v", err)
+	}
+	b := make([]byte, 1)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := c.Write(b); err != nil {
+			fail("unix_pingpong: %v", err)
+		}
+		if _, err := c.Read(b); err != nil {
+			fail("unix_pingpong: %v", err)
+		}
+	}
+	report("unix_pingpong", nsPer(start, n), "ns/roundtrip")
+	c.Close()
+	<-done
+	ln.Close()
 }
 
 func cpuMs() float64 {
