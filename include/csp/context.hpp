@@ -17,6 +17,8 @@
 // goroutine's fixed one included).
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include <any>
 #include <concepts>
 #include <cstddef>

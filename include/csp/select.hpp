@@ -28,6 +28,8 @@
 // select call. The variadic forms allocate nothing.
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -198,7 +200,9 @@ struct on_recv_case {
   // completes it once chosen; not for direct use.
   detail::scase to_scase() noexcept { return {c, &v, nullptr, false}; }
   bool is_default() const noexcept { return false; }
-  void chosen() { f(std::move(v)); }
+  void chosen() {
+    if constexpr (std::is_invocable_v<F&, std::optional<T>&&>) f(std::move(v));  // else on_recv said why
+  }
 };
 
 // on_send_case: what on_send returns, a send case with a callback.
@@ -217,7 +221,9 @@ struct on_send_case {
   // completes it once chosen; not for direct use.
   detail::scase to_scase() const noexcept { return {c, v, how, true}; }
   bool is_default() const noexcept { return false; }
-  void chosen() { f(); }
+  void chosen() {
+    if constexpr (std::is_invocable_v<F&>) f();  // else on_send / on_default said why
+  }
 };
 
 // on_default_case: what on_default returns, a default case with a callback.
@@ -231,7 +237,9 @@ struct on_default_case {
   // completes it once chosen; not for direct use.
   detail::scase to_scase() const noexcept { return {}; }
   bool is_default() const noexcept { return true; }
-  void chosen() { f(); }
+  void chosen() {
+    if constexpr (std::is_invocable_v<F&>) f();  // else on_send / on_default said why
+  }
 };
 
 // ---- case helpers -------------------------------------------------------
@@ -282,6 +290,9 @@ send_case<typename H::value_type> send(const H& ch, const typename H::value_type
 // on_recv(ch, f): if chosen, f(std::optional<T>) (empty: closed).
 template <detail::recv_handle H, class F>
 on_recv_case<typename H::value_type, std::decay_t<F>> on_recv(const H& ch, F&& f) {
+  static_assert(std::is_invocable_v<std::decay_t<F>&, std::optional<typename H::value_type>&&>,
+                "on_recv: f must be callable with the channel's std::optional<T> (empty once the "
+                "channel is closed), e.g. [&](std::optional<T> v) or [&](auto v)");
   return {ch.core(), std::forward<F>(f)};
 }
 
@@ -291,6 +302,8 @@ template <detail::send_handle H, class F>
 on_send_case<typename H::value_type, std::decay_t<F>> on_send(const H& ch, typename H::value_type&& v,
                                                               F&& f) {
   using T = typename H::value_type;
+  static_assert(std::is_invocable_v<std::decay_t<F>&>,
+                "on_send: f must be callable with no arguments (it runs after the value was sent)");
   return {ch.core(), std::addressof(v), &detail::move_source<T>, std::forward<F>(f)};
 }
 template <detail::send_handle H, class F>
@@ -298,12 +311,15 @@ on_send_case<typename H::value_type, std::decay_t<F>> on_send(const H& ch,
                                                               const typename H::value_type& v, F&& f) {
   using T = typename H::value_type;
   detail::require_copyable_send<T>();
+  static_assert(std::is_invocable_v<std::decay_t<F>&>,
+                "on_send: f must be callable with no arguments (it runs after the value was sent)");
   return {ch.core(), const_cast<T*>(std::addressof(v)), &detail::copy_source<T>, std::forward<F>(f)};
 }
 
 // on_default(f): if no case is ready, f().
 template <class F>
 on_default_case<std::decay_t<F>> on_default(F&& f) {
+  static_assert(std::is_invocable_v<std::decay_t<F>&>, "on_default: f must be callable with no arguments");
   return {std::forward<F>(f)};
 }
 
@@ -351,7 +367,7 @@ class select_case {
       auto& st = *static_cast<state*>(p);
       std::optional<T> v = std::move(st.v);
       st.v.reset();
-      st.f(std::move(v));
+      if constexpr (std::is_invocable_v<F&, std::optional<T>&&>) st.f(std::move(v));
     };
     state_ = std::move(s);
     detail::chan_retain(c_);
@@ -359,13 +375,17 @@ class select_case {
   template <class T, class F>
   select_case(on_send_case<T, F> sc) : c_(sc.c), elem_(sc.v), how_(sc.how), is_send_(true) {
     state_ = std::make_shared<F>(std::move(sc.f));
-    run_ = [](void* p) { (*static_cast<F*>(p))(); };
+    run_ = [](void* p) {
+      if constexpr (std::is_invocable_v<F&>) (*static_cast<F*>(p))();
+    };
     detail::chan_retain(c_);
   }
   template <class F>
   select_case(on_default_case<F> dc) : is_default_(true) {
     state_ = std::make_shared<F>(std::move(dc.f));
-    run_ = [](void* p) { (*static_cast<F*>(p))(); };
+    run_ = [](void* p) {
+      if constexpr (std::is_invocable_v<F&>) (*static_cast<F*>(p))();
+    };
   }
 
   // Copies share the channel and an on_* case's callback.

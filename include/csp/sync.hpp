@@ -31,6 +31,8 @@
 // are not checked: Go frees nothing at exit either.
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -232,6 +234,12 @@ class wait_group {
   // the process as a goroutine panic does).
   template <class F, class... Args>
   void go(F&& f, Args&&... args) {
+    if constexpr (detail::go_checks<F, Args...>()) go_checked(std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+ private:
+  template <class F, class... Args>
+  void go_checked(F&& f, Args&&... args) {
     add(1);
     csp::go(
         [this](auto&& fn, auto&&... a) {
@@ -241,7 +249,6 @@ class wait_group {
         std::forward<F>(f), std::forward<Args>(args)...);
   }
 
- private:
   // state_: counter in the high 32 bits, number of waiters in the low 32
   // (Go's layout), so done() is a single atomic add.
   std::atomic<std::uint64_t> state_{0};

@@ -14,6 +14,8 @@
 // keeps memory flat.
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include <cstdint>
 #include <functional>
 #include <utility>
