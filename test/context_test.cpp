@@ -448,3 +448,24 @@ TEST_CASE("context: a 10,000-deep chain built, cancelled and dropped inside a go
     CHECK(done.recv().value_or(false));
   });
 }
+
+TEST_CASE("context: a deep chain whose values hold other deep chains is released without deep recursion") {
+  // Releasing a value that holds a context releases that chain while the
+  // outer chain is being released: both must unwind in loops.
+  constexpr int depth = 100'000;
+  context::context outer;
+  for (int round = 0; round < 3; ++round) {
+    context::context inner;
+    for (int i = 0; i < depth; ++i) inner = context::with_value(inner, i, i);
+    for (int i = 0; i < depth / 3; ++i) outer = context::with_value(outer, i, i % 997 == 0 ? std::any(inner) : std::any(i));
+  }
+  CHECK(std::any_cast<context::context>(outer.value(0)).value(depth - 1).has_value());
+  outer = context::background();
+  // Every value a context of its own over one long-lived root: each value's
+  // release leaves a reference to the root in the slot the chain's loop uses.
+  auto [root, cancel] = context::with_cancel(context::background());
+  for (int i = 0; i < depth; ++i) outer = context::with_value(outer, i, context::with_value(root, i, i));
+  CHECK(std::any_cast<context::context>(outer.value(5)).value(5).has_value());
+  outer = context::background();
+  cancel();
+}

@@ -123,36 +123,41 @@ void cancel(cancel_node* n, std::error_code e, bool remove_from_parent) noexcept
   }
 }
 
-// The release loop: one per thread, active while some ~context_node on
-// this thread is dropping parent references. A nested destructor (the
-// parent dying because its child let go) queues its own parent here
-// instead of dropping it, so the chain unwinds in the outermost frame.
-// Per-thread is safe because nothing in a node's destructor parks (a
-// value's destructor must not block, which Go's values cannot do either).
-struct release_loop {
-  bool active = false;
-  std::vector<std::shared_ptr<context_node>> pending;
-};
-thread_local release_loop releaser;
+// The release loop. The outermost ~context_node on a thread drops the
+// chain above it one parent at a time, through a slot on its stack that
+// release_slot points to. A node that dies meanwhile (the parent, because
+// its child let go) leaves its own parent in the slot instead of dropping
+// it in place, which would recurse once per level. If the slot is taken (a
+// value being destroyed released a context of its own a moment before),
+// the dying node first drops what is there — whatever that frees deposits
+// into the emptied slot again, so the loop below runs it — then leaves its
+// parent. Nesting thus follows values that hold contexts, never a chain's
+// length. Per-thread is safe because nothing in a node's destructor parks
+// (a value's destructor must not block, which Go's values cannot either);
+// a raw pointer, so the thread-local has no destructor (nodes may die in
+// static destructors, after thread-locals with destructors are gone).
+thread_local std::shared_ptr<context_node>* release_slot = nullptr;
 
 }  // namespace
 
 context_node::~context_node() {
   if (!parent) return;
-  release_loop& r = releaser;
-  if (r.active) {
-    r.pending.push_back(std::move(parent));
+  if (std::shared_ptr<context_node>* slot = release_slot) {
+    while (*slot) {
+      std::shared_ptr<context_node> taken = std::move(*slot);
+      taken.reset();  // may die, and deposit its own parent in the slot
+    }
+    *slot = std::move(parent);  // the outermost frame's loop drops it
     return;
   }
-  r.active = true;
+  std::shared_ptr<context_node> next;
+  release_slot = &next;
   std::shared_ptr<context_node> p = std::move(parent);
-  for (;;) {
-    p.reset();  // may destroy p's node, which queues its own parent
-    if (r.pending.empty()) break;
-    p = std::move(r.pending.back());
-    r.pending.pop_back();
+  while (p) {
+    p.reset();            // if p dies, its destructor leaves p's parent in next
+    p = std::move(next);  // next is empty again
   }
-  r.active = false;
+  release_slot = nullptr;
 }
 
 cancel_node::~cancel_node() {
