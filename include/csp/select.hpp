@@ -111,12 +111,18 @@ struct recv_case {
 // lands in tmp first and is assigned to *dst only if this case is chosen.
 template <class T>
 struct recv_into_case {
+  // select_case_tag marks a case type for select(); c is the channel (null:
+  // nil), dst the variable assigned if chosen, ok the flag set if asked for
+  // (null: not asked), tmp where the receive lands first.
   using select_case_tag = void;
   detail::chan_core* c;
   T* dst;
-  bool* ok;               // null: not asked for
-  std::optional<T> tmp{};  // the receive's destination
+  bool* ok;
+  std::optional<T> tmp{};
 
+  // to_scase, is_default and chosen are how select() reads the case and
+  // completes it once chosen (assigning *dst and *ok); not for direct use.
+  // as labels the case (see the top of the file).
   detail::scase to_scase() noexcept { return {c, &tmp, nullptr, false}; }
   bool is_default() const noexcept { return false; }
   void chosen() {
@@ -125,6 +131,7 @@ struct recv_into_case {
     else *dst = T{};
     tmp.reset();
   }
+  // as labels the case (see the top of the file).
   template <class L>
   labelled_case<recv_into_case, L> as(L label) && {
     return {std::move(*this), label};
@@ -176,11 +183,14 @@ struct labelled_case {
   static_assert(std::is_enum_v<L>,
                 "select: a case label (.as(label)) must be an enum value, so that a switch over "
                 "select's result names every case");
+  // select_case_tag marks a case type for select(), label_type a labelled
+  // one; c is the case, label what select returns if it is chosen.
   using select_case_tag = void;
   using label_type = L;
   C c;
   L label;
 
+  // to_scase, is_default and chosen forward to c; not for direct use.
   detail::scase to_scase() noexcept { return c.to_scase(); }
   bool is_default() const noexcept { return c.is_default(); }
   void chosen() { c.chosen(); }

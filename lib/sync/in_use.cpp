@@ -1,5 +1,5 @@
 // in_use.cpp — the fatal error for a sync object destroyed while in use
-// (csp/sync.hpp; API.md).
+// (csp/sync.hpp).
 #include <csp/sync.hpp>
 
 #include <cstdio>
