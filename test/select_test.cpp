@@ -594,16 +594,23 @@ TEST_CASE("select: labelled cases return their label, whatever their order") {
       return select(recv(never).as(ev::timeout), send(jobs, 1).as(ev::job), recv(results, r).as(ev::result));
     return select(recv(results, r).as(ev::result), send(jobs, 1).as(ev::job), recv(never).as(ev::timeout));
   };
-  // results and jobs both ready at first: both labels come up, never a position.
-  std::vector<ev> seen;
-  for (bool reversed : {false, true, false, true}) {
+  // results and jobs both ready every time: select picks one at random, so
+  // go on until each label has come up in both orders (1 in 2^200 to fail).
+  bool got[2][2] = {};
+  for (int i = 0; i < 400 && !(got[0][0] && got[0][1] && got[1][0] && got[1][1]); ++i) {
+    bool reversed = i % 2;
     ev e = pick(reversed);
-    CHECK((e == ev::result || e == ev::job));
-    seen.push_back(e);
-    if (e == ev::result) results.send(3);
-    else (void)jobs.recv();
+    REQUIRE((e == ev::result || e == ev::job));  // never a position, never the nil-like case
+    got[reversed][e == ev::result] = true;
+    if (e == ev::result) {
+      CHECK(r == 3);
+      r = 0;
+      results.send(3);
+    } else {
+      (void)jobs.recv();
+    }
   }
-  CHECK(r == 3);
+  CHECK((got[0][0] && got[0][1] && got[1][0] && got[1][1]));
   // A labelled default, inside a switch as a port writes it.
   (void)results.recv();
   jobs.send(0);
