@@ -19,20 +19,39 @@
 //   }
 //   if err := g.Wait(); err != nil { fmt.Println("error:", err) }
 //
-// In C++ a function given to go() fails by throwing; wait() returns the
-// first exception as an std::exception_ptr. The program counts how many
-// items run at once and prints whether the limit held. Which items were
-// still running when item 7 failed (and so gave up) depends on timing, so
-// that is not printed.
+// Go's error is std::error_code in csp (docs/porting.md): a function
+// given to go() returns one, and wait_error() returns the first that was
+// not zero. An error code carries no formatted text, so fmt.Errorf's
+// "item 7 failed" becomes the code item_errc::failed ("item failed").
+// The program counts how many items run at once and prints whether the
+// limit held. Which items were still running when item 7 failed (and so
+// gave up) depends on timing, so that is not printed.
 #include <csp/go.hpp>
 
 #include <atomic>
 #include <cstdio>
-#include <stdexcept>
 #include <string>
+#include <system_error>
 
 using namespace csp;
 using namespace std::chrono_literals;
+
+// item_errc is the program's error, as Go's `var errFailed = errors.New(...)`:
+// an enum with its own category, so callers compare `err == item_errc::failed`.
+enum class item_errc { failed = 1 };
+
+const std::error_category& item_category() {
+  struct category : std::error_category {
+    const char* name() const noexcept override { return "item"; }
+    std::string message(int) const override { return "item failed"; }
+  };
+  static const category c;
+  return c;
+}
+std::error_code make_error_code(item_errc e) { return {static_cast<int>(e), item_category()}; }
+
+template <>
+struct std::is_error_code_enum<item_errc> : std::true_type {};
 
 // active_counter tracks how many goroutines are inside a scope and the most
 // that ever were.
@@ -49,27 +68,21 @@ struct active_counter {
 };
 
 // run processes items 1..n with at most `limit` at a time; the item equal
-// to fail_item (0: none) fails. Returns the first error's message, or "".
-std::string run(int n, int limit, int fail_item, active_counter& active, std::atomic<int>& completed) {
+// to fail_item (0: none) fails. Returns the first error (Go: g.Wait()).
+std::error_code run(int n, int limit, int fail_item, active_counter& active, std::atomic<int>& completed) {
   auto [g, ctx] = errgroup::with_context(context::background());
   g.set_limit(limit);
   for (int item = 1; item <= n; ++item) {
-    g.go([ctx = ctx, item, fail_item, &active, &completed] {
+    g.go([ctx = ctx, item, fail_item, &active, &completed]() -> std::error_code {
       active.enter();
       defer d{[&] { active.leave(); }};
-      if (item == fail_item) throw std::runtime_error("item " + std::to_string(item) + " failed");
-      if (select(recv(ctx.done()), recv(time::after(1ms))) == 0) return;  // cancelled
+      if (item == fail_item) return item_errc::failed;
+      if (select(recv(ctx.done()), recv(time::after(1ms))) == 0) return ctx.err();  // another failed
       completed++;
+      return {};
     });
   }
-  if (std::exception_ptr e = g.wait()) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      return ex.what();
-    }
-  }
-  return "";
+  return g.wait_error();
 }
 
 int main() {
@@ -77,14 +90,14 @@ int main() {
 
   active_counter active;
   std::atomic<int> completed{0};
-  std::string err = run(12, limit, 0, active, completed);
-  std::printf("all ok: %d of 12 completed, error: %s\n", completed.load(), err.empty() ? "none" : err.c_str());
+  std::error_code err = run(12, limit, 0, active, completed);
+  std::printf("all ok: %d of 12 completed, error: %s\n", completed.load(), err ? err.message().c_str() : "none");
   std::printf("at most %d at once: %s\n", limit, active.max <= limit ? "yes" : "no");
 
   active_counter active2;
   std::atomic<int> completed2{0};
   err = run(12, limit, 7, active2, completed2);
-  std::printf("one fails: error: %s\n", err.c_str());
+  std::printf("one fails: error: %s\n", err ? err.message().c_str() : "none");
   std::printf("at most %d at once: %s\n", limit, active2.max <= limit ? "yes" : "no");
   return 0;
 }

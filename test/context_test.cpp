@@ -5,10 +5,13 @@
 // src/context/context_test.go (x_test.go), in our own words.
 #include <doctest/doctest.h>
 
+#include <any>
 #include <atomic>
 #include <chrono>
 #include <random>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -325,4 +328,144 @@ TEST_CASE("context: a timed-out context releases its timer; a cancelled one too"
     (void)ctx;
   }  // dropped without cancel: freed, timer stopped
   CHECK(csp::detail::live_timers() == base);
+}
+
+// ---- keys compare as Go's interface keys (issue 17) ---------------------
+
+namespace {
+// Go's `type favContextKey string`: a key type of the program's own.
+struct fav_context_key {
+  std::string name;
+  bool operator==(const fav_context_key&) const = default;
+};
+struct other_key {
+  std::string name;
+  bool operator==(const other_key&) const = default;
+};
+}  // namespace
+
+TEST_CASE("context: ExampleWithValue, ported: an equal key finds the value, a string literal reads back as std::string") {
+  // Go's context/example_test.go ExampleWithValue. It used to print "key
+  // not found: language": keys compared by address, and a fresh, equal
+  // fav_context_key is another address. The value, a literal, used to come
+  // back as const char*, so any_cast<std::string> threw bad_any_cast.
+  std::ostringstream out;
+  auto f = [&out](const context::context& ctx, const fav_context_key& k) {
+    if (std::any v = ctx.value(k); v.has_value()) {
+      out << "found value: " << std::any_cast<std::string>(v) << "\n";
+      return;
+    }
+    out << "key not found: " << k.name << "\n";
+  };
+  fav_context_key k{"language"};
+  auto ctx = context::with_value(context::background(), k, "Go");
+  f(ctx, k);
+  f(ctx, fav_context_key{"language"});  // an equal key made elsewhere
+  f(ctx, fav_context_key{"color"});
+  CHECK(out.str() == "found value: Go\nfound value: Go\nkey not found: color\n");
+}
+
+TEST_CASE("context: keys of different types never match, even with equal contents (Go: interface equality)") {
+  auto ctx = context::with_value(context::background(), fav_context_key{"k"}, 1);
+  ctx = context::with_value(ctx, 7, std::string("int seven"));
+  CHECK(std::any_cast<int>(ctx.value(fav_context_key{"k"})) == 1);
+  CHECK_FALSE(ctx.value(other_key{"k"}).has_value());
+  CHECK(std::any_cast<std::string>(ctx.value(7)) == "int seven");
+  CHECK_FALSE(ctx.value(7L).has_value());  // long is another type
+  CHECK_FALSE(ctx.value(8).has_value());
+}
+
+TEST_CASE("context: string keys compare by text; pointer keys by address, whatever their constness") {
+  auto ctx = context::with_value(context::background(), "user", std::string("gopher"));
+  CHECK(std::any_cast<std::string>(ctx.value(std::string("user"))) == "gopher");
+  CHECK(std::any_cast<std::string>(ctx.value(std::string_view("user"))) == "gopher");
+  const char* text = "user";
+  CHECK(ctx.value(text).has_value());
+  CHECK_FALSE(ctx.value("users").has_value());
+  static int token = 0;
+  auto ctx2 = context::with_value(ctx, &token, 5);
+  const int* as_const = &token;
+  CHECK(std::any_cast<int>(ctx2.value(as_const)) == 5);
+  CHECK(std::any_cast<int>(ctx2.value(static_cast<const void*>(&token))) == 5);
+  int same_value = 0;  // equal contents, another address
+  CHECK_FALSE(ctx2.value(&same_value).has_value());
+}
+
+TEST_CASE("context: a nil key panics, as Go's WithValue") {
+  const int* nil = nullptr;
+  CHECK(csp_test::panic_message([&] { (void)context::with_value(context::background(), nil, 1); }) ==
+        "nil key");
+  CHECK(csp_test::panic_message([&] { (void)context::with_value(context::background(), nullptr, 1); }) ==
+        "nil key");
+}
+
+// ---- deep chains: no recursion per level ---------------------------------
+
+TEST_CASE("context: a 100,000-deep with_cancel chain is cancelled from main and dropped without overflowing the stack") {
+  // cancel used to call itself once per descendant, and each node's
+  // destructor dropped its parent from inside: 100,000 frames of each.
+  constexpr int depth = 100'000;
+  auto [root, cancel] = context::with_cancel(context::background());
+  {
+    context::context leaf = root;
+    for (int i = 0; i < depth; ++i) leaf = context::with_cancel(leaf).ctx;
+    CHECK_FALSE(leaf.err());
+    cancel();
+    CHECK(leaf.err() == context::canceled);
+    CHECK(select(recv(leaf.done()), default_case) == 0);
+  }  // the chain is released here, leaf first
+  CHECK(detail::context_children(root) == 0);
+}
+
+TEST_CASE("context: a 1,000,000-deep with_value chain is searched and dropped without overflowing the stack") {
+  constexpr int depth = 1'000'000;
+  static const int bottom_key = 0, top_key = 0;
+  context::context ctx = context::with_value(context::background(), &bottom_key, std::string("bottom"));
+  for (int i = 0; i < depth; ++i) ctx = context::with_value(ctx, i, i);
+  ctx = context::with_value(ctx, &top_key, 1);
+  CHECK(std::any_cast<std::string>(ctx.value(&bottom_key)) == "bottom");
+  CHECK(std::any_cast<int>(ctx.value(depth - 1)) == depth - 1);
+  CHECK_FALSE(ctx.value(-1).has_value());
+  ctx = context::background();  // drops the whole chain
+  CHECK_FALSE(ctx.value(&top_key).has_value());
+}
+
+TEST_CASE("context: a 10,000-deep chain built, cancelled and dropped inside a goroutine (fixed stack)") {
+  csp_test::with_procs({1, 2}, [](int) {
+    auto done = make_chan<bool>(1);
+    go([done] {
+      constexpr int depth = 10'000;
+      auto [root, cancel] = context::with_cancel(context::background());
+      context::context leaf = root;
+      for (int i = 0; i < depth; ++i) {
+        leaf = i % 2 ? context::with_cancel(leaf).ctx : context::with_value(leaf, i, i);
+      }
+      cancel();
+      bool ok = leaf.err() == context::canceled && std::any_cast<int>(leaf.value(0)) == 0;
+      leaf = context::background();
+      done << ok;
+    });
+    CHECK(done.recv().value_or(false));
+  });
+}
+
+TEST_CASE("context: a deep chain whose values hold other deep chains is released without deep recursion") {
+  // Releasing a value that holds a context releases that chain while the
+  // outer chain is being released: both must unwind in loops.
+  constexpr int depth = 100'000;
+  context::context outer;
+  for (int round = 0; round < 3; ++round) {
+    context::context inner;
+    for (int i = 0; i < depth; ++i) inner = context::with_value(inner, i, i);
+    for (int i = 0; i < depth / 3; ++i) outer = context::with_value(outer, i, i % 997 == 0 ? std::any(inner) : std::any(i));
+  }
+  CHECK(std::any_cast<context::context>(outer.value(0)).value(depth - 1).has_value());
+  outer = context::background();
+  // Every value a context of its own over one long-lived root: each value's
+  // release leaves a reference to the root in the slot the chain's loop uses.
+  auto [root, cancel] = context::with_cancel(context::background());
+  for (int i = 0; i < depth; ++i) outer = context::with_value(outer, i, context::with_value(root, i, i));
+  CHECK(std::any_cast<context::context>(outer.value(5)).value(5).has_value());
+  outer = context::background();
+  cancel();
 }

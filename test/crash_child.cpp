@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -82,6 +83,39 @@ struct after_exit {
   }
 } after_exit_probe;
 
+// wait_parks waits until `reason` ("chan send", "sync.Cond.Wait", ...)
+// has been parked on n times.
+void wait_parks(const char* reason, std::uint64_t n) {
+  while (csp::runtime::stats().parks_by_reason[reason] < n) std::this_thread::sleep_for(1ms);
+}
+
+// md5_all_early_return: the pipelines article's MD5All, ported line for
+// line: `return` inside `for r := range c` on the first failure. Go moves
+// wg to the heap; here it dies with this frame while the digesters still
+// count on it. They wait on `never` before their done(), so no done()
+// touches the dead frame before the fatal error ends the process.
+[[gnu::noinline]] int md5_all_early_return(csp::chan<> never) {
+  csp::sync::wait_group wg;
+  auto c = csp::make_chan<int>();
+  for (int i = 0; i < 3; ++i) {
+    wg.add(1);
+    csp::go([&wg, c, never, i] {
+      c << (i == 0 ? -1 : i);  // digester 0 fails
+      (void)never.recv();
+      wg.done();
+    });
+  }
+  for (int r : c)
+    if (r < 0) return r;  // early return: wg destroyed with its counter at 3
+  wg.wait();
+  return 0;
+}
+
+// A global lock held by an abandoned goroutine when main returns: Go frees
+// nothing at exit, so neither may csp complain.
+csp::sync::mutex global_mu;
+csp::sync::wait_group global_wg;
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,6 +124,56 @@ int main(int argc, char** argv) {
     csp::go([] {});  // start the runtime (after after_exit_probe's construction)
     after_exit_probe.armed = true;
     std::puts("main returns");
+    return 0;
+  }
+  if (mode == "wait_group_destroyed_in_use") {
+    auto never = csp::make_chan<>();
+    std::printf("md5_all returned %d\n", md5_all_early_return(never));
+    return 0;
+  }
+  if (mode == "mutex_destroyed_in_use") {
+    {
+      csp::sync::mutex mu;
+      mu.lock();
+      csp::go([&mu] { mu.lock(); });  // parks, waiting for main's unlock that never comes
+      wait_parks("sync.Mutex.Lock", 1);
+    }  // destroyed locked, with a waiter
+    std::puts("not reached");
+    return 0;
+  }
+  if (mode == "cond_destroyed_in_use") {
+    {
+      csp::sync::mutex mu;
+      csp::sync::cond cv;
+      bool ready = false;
+      csp::go([&] {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return ready; });
+      });
+      wait_parks("sync.Cond.Wait", 1);
+      std::lock_guard lock(mu);  // the waiter released mu to wait; cv is destroyed first
+    }
+    std::puts("not reached");
+    return 0;
+  }
+  if (mode == "rw_mutex_destroyed_in_use") {
+    {
+      csp::sync::rw_mutex rw;
+      rw.lock_shared();
+      csp::go([&rw] { rw.lock(); });
+      wait_parks("sync.RWMutex.Lock", 1);
+    }
+    std::puts("not reached");
+    return 0;
+  }
+  if (mode == "sync_globals_in_use_at_exit") {
+    global_wg.add(1);
+    csp::go([] {
+      global_mu.lock();
+      csp::select();  // blocks forever holding the lock; never calls done()
+    });
+    while (global_mu.try_lock()) global_mu.unlock();  // until the goroutine holds it
+    std::puts("main done");
     return 0;
   }
   if (mode == "threads_park_while_spawned") {

@@ -2,13 +2,15 @@
 //
 // Cases named "(Go: Test...)" port the behaviour of that test in
 // golang.org/x/sync/errgroup/errgroup_test.go, in our own words. A Go
-// function's returned error is a thrown exception here.
+// function's returned error is a returned std::error_code (the porting
+// guide's spelling of Go's error) or a thrown exception.
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include <csp/go.hpp>
@@ -159,4 +161,78 @@ TEST_CASE("errgroup: the group may be moved while its goroutines run") {
   errgroup::group b = std::move(a);
   release.send({});
   CHECK(what(b.wait()) == "moved");
+}
+
+// ---- errors as values (issue 17) -----------------------------------------
+
+namespace {
+// A sentinel error, as docs/porting.md spells Go's errors.New: an enum
+// with its own category.
+enum class fetch_errc { not_found = 1 };
+class fetch_category_impl : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "fetch"; }
+  std::string message(int) const override { return "not found"; }
+};
+const std::error_category& fetch_category() {
+  static const fetch_category_impl c;
+  return c;
+}
+std::error_code make_error_code(fetch_errc e) { return {static_cast<int>(e), fetch_category()}; }
+}  // namespace
+
+template <>
+struct std::is_error_code_enum<fetch_errc> : std::true_type {};
+
+TEST_CASE("errgroup: functions may return std::error_code, Go's `return err`; wait_error reports the first") {
+  csp_test::with_procs({1, 4}, [](int) {
+    // Go: g.Go(func() error { ...; return errNotFound }); if err := g.Wait(); err != nil
+    errgroup::group g;
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 8; ++i) {
+      g.go([&ran, i]() -> std::error_code {
+        ran++;
+        if (i == 5) return fetch_errc::not_found;
+        return {};
+      });
+    }
+    std::error_code err = g.wait_error();
+    CHECK(ran == 8);
+    CHECK(err == fetch_errc::not_found);
+    CHECK(err.message() == "not found");
+  });
+  errgroup::group ok;
+  ok.go([] { return std::error_code{}; });
+  CHECK_FALSE(ok.wait_error());
+  CHECK_FALSE(ok.wait());
+}
+
+TEST_CASE("errgroup: a returned error cancels with_context's context and reads back from wait() too") {
+  auto [g, ctx] = errgroup::with_context(context::background());
+  g.go([c = ctx]() -> std::error_code {
+    (void)c.done().recv();  // until a sibling fails
+    return c.err();
+  });
+  g.go([] { return std::make_error_code(std::errc::connection_refused); });
+  std::exception_ptr e = g.wait();
+  REQUIRE(e);
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::system_error& x) {
+    CHECK(x.code() == std::errc::connection_refused);  // first, not the sibling's canceled
+  }
+  CHECK(ctx.err() == context::canceled);
+}
+
+TEST_CASE("errgroup: the exception form still works beside it; wait_error rethrows a non-error exception") {
+  errgroup::group g;
+  g.go([] { throw std::runtime_error("boom"); });
+  CHECK_THROWS_WITH_AS((void)g.wait_error(), "boom", std::runtime_error);
+  errgroup::group g2;
+  g2.go([] { throw std::system_error(make_error_code(fetch_errc::not_found)); });
+  CHECK(g2.wait_error() == fetch_errc::not_found);
+  errgroup::group g3;
+  g3.set_limit(1);
+  CHECK(g3.try_go([] { return std::error_code{}; }));
+  CHECK_FALSE(g3.wait_error());
 }

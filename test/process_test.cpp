@@ -311,3 +311,42 @@ TEST_CASE("process: running out of address space for stacks is a clear fatal err
   CHECK(has(r.out, "lower CSP_STACK_SIZE"));
 }
 #endif
+
+// ---- sync objects destroyed while in use (issue 17) ----------------------
+
+TEST_CASE("process: MD5All's early return destroys a wait_group in use: a fatal error naming it, not a use-after-free") {
+  // The pipelines article's MD5All returns from inside `for r := range c`
+  // while digesters still hold the wait group (Go moves it to the heap).
+  // It used to return and let them call done() on a dead frame.
+  auto r = run_child("wait_group_destroyed_in_use");
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "fatal error: sync: WaitGroup destroyed while in use"));
+  CHECK_FALSE(has(r.out, "md5_all returned"));
+}
+
+TEST_CASE("process: a mutex destroyed while locked and waited for is a fatal error") {
+  auto r = run_child("mutex_destroyed_in_use");
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "fatal error: sync: Mutex destroyed while in use"));
+  CHECK_FALSE(has(r.out, "not reached"));
+}
+
+TEST_CASE("process: a cond destroyed with a waiter is a fatal error") {
+  auto r = run_child("cond_destroyed_in_use");
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "fatal error: sync: Cond destroyed while in use"));
+  CHECK_FALSE(has(r.out, "not reached"));
+}
+
+TEST_CASE("process: an rw_mutex destroyed while held is a fatal error naming it") {
+  auto r = run_child("rw_mutex_destroyed_in_use");
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "fatal error: sync: RWMutex destroyed while in use"));
+}
+
+TEST_CASE("process: globals still in use when main returns are not reported (Go frees nothing at exit)") {
+  auto r = run_child("sync_globals_in_use_at_exit");
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "main done"));
+  CHECK_FALSE(has(r.out, "fatal error"));
+}

@@ -528,3 +528,96 @@ TEST_CASE("select: default is never chosen while some case is ready at every ins
     CHECK(defaults == 0);
   });
 }
+
+// ---- receive into T&, and labelled cases (issue 17) ----------------------
+
+namespace {
+struct item {
+  std::string name;
+  int n = 0;
+};
+}  // namespace
+
+TEST_CASE("select: recv(ch, v) into a plain T is Go's `case it = <-ch`: the value, or T{} once closed") {
+  // A port used to need std::optional<item> plus `if (!it) it.emplace();`.
+  auto items = make_chan<item>(1);
+  item it{"stale", 9};
+  items.send(item{"first", 1});
+  CHECK(select(recv(items, it), default_case) == 0);
+  CHECK(it.name == "first");
+  CHECK(it.n == 1);
+  CHECK(select(recv(items, it), default_case) == 1);  // not chosen: untouched
+  CHECK(it.name == "first");
+  items.close();
+  CHECK(select(recv(items, it), default_case) == 0);
+  CHECK(it.name.empty());  // Go's zero value
+  CHECK(it.n == 0);
+}
+
+TEST_CASE("select: recv(ch, v, ok) is Go's `case v, ok = <-ch`; only the chosen case assigns") {
+  auto a = make_chan<int>(1), b = make_chan<int>(1);
+  int va = -1, vb = -1;
+  bool oka = true, okb = true;
+  b.send(7);
+  CHECK(select(recv(a, va, oka), recv(b, vb, okb)) == 1);
+  CHECK(vb == 7);
+  CHECK(okb);
+  CHECK(va == -1);  // a's case was not chosen
+  CHECK(oka);
+  b.close();
+  CHECK(select(recv(a, va, oka), recv(b, vb, okb)) == 1);
+  CHECK(vb == 0);
+  CHECK_FALSE(okb);
+  // From a goroutine, blocking; and in the dynamic form.
+  auto c = make_chan<std::string>();
+  go([c] { c.send("late"); });
+  std::string s = "x";
+  bool ok = false;
+  std::vector<select_case> cases{recv(c, s, ok)};
+  CHECK(select(cases) == 0);
+  CHECK(s == "late");
+  CHECK(ok);
+}
+
+namespace {
+enum class ev { result, job, timeout, idle };
+}  // namespace
+
+TEST_CASE("select: labelled cases return their label, whatever their order") {
+  auto results = make_chan<int>(1);
+  auto jobs = make_chan<int>(1);
+  auto never = make_chan<int>();
+  int r = 0;
+  results.send(3);
+  auto pick = [&](bool reversed) {
+    if (reversed)
+      return select(recv(never).as(ev::timeout), send(jobs, 1).as(ev::job), recv(results, r).as(ev::result));
+    return select(recv(results, r).as(ev::result), send(jobs, 1).as(ev::job), recv(never).as(ev::timeout));
+  };
+  // results and jobs both ready every time: select picks one at random, so
+  // go on until each label has come up in both orders (1 in 2^200 to fail).
+  bool got[2][2] = {};
+  for (int i = 0; i < 400 && !(got[0][0] && got[0][1] && got[1][0] && got[1][1]); ++i) {
+    bool reversed = i % 2;
+    ev e = pick(reversed);
+    REQUIRE((e == ev::result || e == ev::job));  // never a position, never the nil-like case
+    got[reversed][e == ev::result] = true;
+    if (e == ev::result) {
+      CHECK(r == 3);
+      r = 0;
+      results.send(3);
+    } else {
+      (void)jobs.recv();
+    }
+  }
+  CHECK((got[0][0] && got[0][1] && got[1][0] && got[1][1]));
+  // A labelled default, inside a switch as a port writes it.
+  (void)results.recv();
+  jobs.send(0);
+  switch (select(recv(results, r).as(ev::result), send(jobs, 2).as(ev::job), default_case.as(ev::idle))) {
+    case ev::idle: break;
+    case ev::result:
+    case ev::job:
+    case ev::timeout: FAIL("nothing was ready"); break;
+  }
+}

@@ -189,10 +189,22 @@ TEST_CASE("go/sync/mutex_test: TestMutexMisuse — every unlock of an unlocked l
   CHECK(unlocked([] { sync::mutex mu; mu.unlock(); }));                          // Mutex.Unlock
   CHECK(unlocked([] { sync::mutex mu; mu.lock(); mu.unlock(); mu.unlock(); }));  // Mutex.Unlock2
   CHECK(unlocked([] { sync::rw_mutex mu; mu.unlock(); }));                       // RWMutex.Unlock
-  CHECK(unlocked([] { sync::rw_mutex mu; mu.lock_shared(); mu.unlock(); }));     // RWMutex.Unlock2
+  // The panics leave the lock as it was (held, in Unlock2 and RUnlock2):
+  // release it, as destroying a held rw_mutex is a fatal error.
+  CHECK(unlocked([] {                                                            // RWMutex.Unlock2
+    sync::rw_mutex mu;
+    mu.lock_shared();
+    defer release{[&] { mu.unlock_shared(); }};
+    mu.unlock();
+  }));
   CHECK(unlocked([] { sync::rw_mutex mu; mu.lock(); mu.unlock(); mu.unlock(); }));  // RWMutex.Unlock3
   CHECK(unlocked([] { sync::rw_mutex mu; mu.unlock_shared(); }));                // RWMutex.RUnlock
-  CHECK(unlocked([] { sync::rw_mutex mu; mu.lock(); mu.unlock_shared(); }));     // RWMutex.RUnlock2
+  CHECK(unlocked([] {                                                            // RWMutex.RUnlock2
+    sync::rw_mutex mu;
+    mu.lock();
+    defer release{[&] { mu.unlock(); }};
+    mu.unlock_shared();
+  }));
   CHECK(unlocked([] {                                                            // RWMutex.RUnlock3
     sync::rw_mutex mu;
     mu.lock_shared();

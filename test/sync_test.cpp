@@ -582,6 +582,10 @@ TEST_CASE("sync::wait_group: a negative counter panics with Go's message") {
   sync::wait_group wg2;
   wg2.add(2);
   CHECK_THROWS_WITH_AS(wg2.add(-3), "sync: negative WaitGroup counter", csp::panic);
+  // The panic left the counter at 2 (a group destroyed above zero is a
+  // fatal error, so it must not be left at -1 either).
+  CHECK_NOTHROW(wg2.add(-2));
+  CHECK_NOTHROW(wg.add(0));
 }
 
 TEST_CASE("sync::wait_group: reuse before the previous wait() returned is detected") {

@@ -509,3 +509,24 @@ TEST_CASE("time: steady_clock and the runtime's clock agree") {
   CHECK(v >= before);
   CHECK(v <= after);
 }
+
+TEST_CASE("time: a goroutine started by after_func is reported as created at the after_func call") {
+  // Dumps used to say "created at lib/time/timer_heap.cpp:231 in
+  // run_due_timers": the timer heap's go(), not the user's code.
+  auto release = make_chan<>();
+  auto parked = make_chan<>(1);
+  const unsigned line = __LINE__ + 1;
+  auto t = time::after_func(1ms, [release, parked] {
+    parked << unit{};
+    (void)release.recv();
+  });
+  (void)parked.recv();
+  REQUIRE(csp_test::wait_state("chan receive", 1));
+  std::ostringstream out;
+  runtime::dump_goroutines(out);
+  std::string dump = out.str();
+  CAPTURE(dump);
+  CHECK(dump.find("time_test.cpp:" + std::to_string(line) + " ") != std::string::npos);
+  CHECK(dump.find("timer_heap.cpp") == std::string::npos);
+  release.close();
+}

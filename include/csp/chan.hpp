@@ -9,6 +9,8 @@
 // one parks the goroutine (or blocks the thread).
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include <cstddef>
 #include <iterator>
 #include <memory>

@@ -7,6 +7,8 @@
 // times down in code that uses only one part.
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include "csp/panic.hpp"      // panic, defer
 #include "csp/goroutine.hpp"  // go
 #include "csp/runtime.hpp"    // runtime::gosched, num_goroutine, gomaxprocs, dump_goroutines

@@ -1,6 +1,8 @@
 // csp/goroutine.hpp — the go statement.
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include <functional>
 #include <new>
 #include <tuple>
@@ -14,10 +16,27 @@ namespace csp {
 
 namespace detail {
 
-// spawn_closure packs f and its decay-copied arguments into the new
+// go_checks states, as the first error a mistake produces, what is wrong
+// with a go(f, args...) call (and wait_group::go's), instead of pages from
+// inside std::tuple and <type_traits>. True if the call can compile; the
+// callers compile their body only then, so no second error follows.
+template <class F, class... Args>
+constexpr bool go_checks() {
+  constexpr bool f_copies = std::is_constructible_v<std::decay_t<F>, F>;
+  constexpr bool args_copy = (std::is_constructible_v<std::decay_t<Args>, Args> && ...);
+  static_assert(f_copies, "go: f is move-only and was passed as an lvalue; pass std::move(f)");
+  static_assert(args_copy, "go: an argument is move-only and was passed as an lvalue; pass std::move(arg)");
+  constexpr bool callable = std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>;
+  static_assert(!f_copies || !args_copy || callable,
+                "go: f is not callable with these arguments (go(f, args...) calls f(args...) on copies "
+                "of them, as rvalues)");
+  return f_copies && args_copy && callable;
+}
+
+// spawn_checked packs f and its decay-copied arguments into the new
 // goroutine's closure and starts it.
 template <class F, class... Args>
-void spawn_closure(const csp::detail::source_location& loc, F&& f, Args&&... args) {
+void spawn_checked(const csp::detail::source_location& loc, F&& f, Args&&... args) {
   using closure = std::tuple<std::decay_t<F>, std::decay_t<Args>...>;
   void* storage = nullptr;
   goroutine* g = new_goroutine(sizeof(closure), alignof(closure), &storage, loc);
@@ -37,6 +56,12 @@ void spawn_closure(const csp::detail::source_location& loc, F&& f, Args&&... arg
         } guard{c};
         std::apply([](auto& fn, auto&... a) { std::invoke(std::move(fn), std::move(a)...); }, c);
       });
+}
+
+// spawn_closure is spawn_checked after go_checks.
+template <class F, class... Args>
+void spawn_closure(const csp::detail::source_location& loc, F&& f, Args&&... args) {
+  if constexpr (go_checks<F, Args...>()) spawn_checked(loc, std::forward<F>(f), std::forward<Args>(args)...);
 }
 
 // go_fn is the type of csp::go. A function object rather than a function

@@ -36,6 +36,8 @@
 // docs/net.md has the whole table and the poller's design.
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,8 @@
 // csp/panic.hpp — Go's panic for misuse, and defer.
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include <stdexcept>
 #include <string>
 #include <utility>

@@ -1,6 +1,8 @@
 // csp/runtime.hpp — package runtime: the scheduler's knobs and introspection.
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include <cstddef>
 #include <cstdint>
 #include <exception>

@@ -4,6 +4,7 @@
 //   Callback form: select(on_recv(a, [&](std::optional<T> v) {...}), on_send(b, x, [&] {...}),
 //                         on_default([&] {...}));
 //   Dynamic form:  std::vector<select_case> cs{recv(a, v), send(b, x)}; int i = select(cs);
+//   Labelled:      switch (select(recv(a, v).as(ev::got), recv(quit).as(ev::quit))) { case ev::got: ... }
 //
 // select returns the chosen case's index. When several cases are ready one
 // is chosen uniformly at random; with none ready it runs the default case
@@ -12,7 +13,13 @@
 // appear in several cases. A send case on a closed channel panics when
 // chosen. A send case's value is moved (an lvalue's: copied) only if that
 // case is chosen; a chosen receive case's optional gets the value, or is
-// emptied if the channel was closed.
+// emptied if the channel was closed. recv(ch, v) with a plain T& v is Go's
+// `case v = <-ch` (v = T{} if closed), recv(ch, v, ok) is `case v, ok = <-ch`.
+//
+// Labels: every case of one select may carry a label, `.as(e)` with e of
+// one enum type; select then returns the chosen case's label instead of
+// its index, so cases can be reordered, added or removed without
+// renumbering a switch (and -Wswitch names a label the switch forgot).
 //
 // Lifetimes: the case helpers (recv, send, on_recv, ...) refer to their
 // channel and value: use them inside the select(...) expression, or convert
@@ -20,6 +27,8 @@
 // refers to the send value and receive destination: those must outlive the
 // select call. The variadic forms allocate nothing.
 #pragma once
+
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
 
 #include <cstddef>
 #include <memory>
@@ -61,6 +70,9 @@ concept send_handle = chan_dir<std::remove_cvref_t<H>>::can_send;
 template <class C>
 concept select_case_like = requires { typename std::remove_cvref_t<C>::select_case_tag; };
 
+template <class C>
+concept labelled_case_like = requires { typename std::remove_cvref_t<C>::label_type; };
+
 template <class T>
 inline constexpr void require_copyable_send() {
   static_assert(std::is_copy_constructible_v<T>,
@@ -69,6 +81,9 @@ inline constexpr void require_copyable_send() {
 }
 
 }  // namespace detail
+
+template <class C, class L>
+struct labelled_case;
 
 // recv_case: `case v := <-ch` (dst set) or `case <-ch` (the value dropped).
 template <class T>
@@ -84,6 +99,43 @@ struct recv_case {
   detail::scase to_scase() const noexcept { return {c, dst, nullptr, false}; }
   bool is_default() const noexcept { return false; }
   void chosen() const noexcept {}
+  // as labels the case (see the top of the file).
+  template <class L>
+  labelled_case<recv_case, L> as(L label) const noexcept {
+    return {*this, label};
+  }
+};
+
+// recv_into_case: `case v = <-ch` and `case v, ok = <-ch`: receive into an
+// existing T, which gets T{} (Go's zero value) when ch is closed. The value
+// lands in tmp first and is assigned to *dst only if this case is chosen.
+template <class T>
+struct recv_into_case {
+  // select_case_tag marks a case type for select(); c is the channel (null:
+  // nil), dst the variable assigned if chosen, ok the flag set if asked for
+  // (null: not asked), tmp where the receive lands first.
+  using select_case_tag = void;
+  detail::chan_core* c;
+  T* dst;
+  bool* ok;
+  std::optional<T> tmp{};
+
+  // to_scase, is_default and chosen are how select() reads the case and
+  // completes it once chosen (assigning *dst and *ok); not for direct use.
+  // as labels the case (see the top of the file).
+  detail::scase to_scase() noexcept { return {c, &tmp, nullptr, false}; }
+  bool is_default() const noexcept { return false; }
+  void chosen() {
+    if (ok != nullptr) *ok = tmp.has_value();
+    if (tmp) *dst = std::move(*tmp);
+    else *dst = T{};
+    tmp.reset();
+  }
+  // as labels the case (see the top of the file).
+  template <class L>
+  labelled_case<recv_into_case, L> as(L label) && {
+    return {std::move(*this), label};
+  }
 };
 
 // send_case: `case ch <- v`.
@@ -101,6 +153,10 @@ struct send_case {
   detail::scase to_scase() const noexcept { return {c, v, how, true}; }
   bool is_default() const noexcept { return false; }
   void chosen() const noexcept {}
+  template <class L>
+  labelled_case<send_case, L> as(L label) const noexcept {
+    return {*this, label};
+  }
 };
 
 // default_case: run when no other case is ready.
@@ -112,10 +168,33 @@ struct default_case_t {
   detail::scase to_scase() const noexcept { return {}; }
   bool is_default() const noexcept { return true; }
   void chosen() const noexcept {}
+  template <class L>
+  constexpr labelled_case<default_case_t, L> as(L label) const noexcept {
+    return {*this, label};
+  }
 };
 // default_case is the default case of the index form:
 // `select(recv(a, v), default_case)`.
 inline constexpr default_case_t default_case{};
+
+// labelled_case is a case C that select reports by `label`, not position.
+template <class C, class L>
+struct labelled_case {
+  static_assert(std::is_enum_v<L>,
+                "select: a case label (.as(label)) must be an enum value, so that a switch over "
+                "select's result names every case");
+  // select_case_tag marks a case type for select(), label_type a labelled
+  // one; c is the case, label what select returns if it is chosen.
+  using select_case_tag = void;
+  using label_type = L;
+  C c;
+  L label;
+
+  // to_scase, is_default and chosen forward to c; not for direct use.
+  detail::scase to_scase() noexcept { return c.to_scase(); }
+  bool is_default() const noexcept { return c.is_default(); }
+  void chosen() { c.chosen(); }
+};
 
 // on_recv_case: what on_recv returns, a receive case with a callback.
 template <class T, class F>
@@ -131,7 +210,9 @@ struct on_recv_case {
   // completes it once chosen; not for direct use.
   detail::scase to_scase() noexcept { return {c, &v, nullptr, false}; }
   bool is_default() const noexcept { return false; }
-  void chosen() { f(std::move(v)); }
+  void chosen() {
+    if constexpr (std::is_invocable_v<F&, std::optional<T>&&>) f(std::move(v));  // else on_recv said why
+  }
 };
 
 // on_send_case: what on_send returns, a send case with a callback.
@@ -150,7 +231,9 @@ struct on_send_case {
   // completes it once chosen; not for direct use.
   detail::scase to_scase() const noexcept { return {c, v, how, true}; }
   bool is_default() const noexcept { return false; }
-  void chosen() { f(); }
+  void chosen() {
+    if constexpr (std::is_invocable_v<F&>) f();  // else on_send / on_default said why
+  }
 };
 
 // on_default_case: what on_default returns, a default case with a callback.
@@ -164,7 +247,9 @@ struct on_default_case {
   // completes it once chosen; not for direct use.
   detail::scase to_scase() const noexcept { return {}; }
   bool is_default() const noexcept { return true; }
-  void chosen() { f(); }
+  void chosen() {
+    if constexpr (std::is_invocable_v<F&>) f();  // else on_send / on_default said why
+  }
 };
 
 // ---- case helpers -------------------------------------------------------
@@ -177,6 +262,26 @@ recv_case<typename H::value_type> recv(const H& ch, std::optional<typename H::va
 template <detail::recv_handle H>
 recv_case<typename H::value_type> recv(const H& ch) noexcept {
   return {ch.core(), nullptr};
+}
+
+// recv(ch, v) with a plain T& v: Go's `case v = <-ch`; v = T{} if ch is
+// closed. recv(ch, v, ok): `case v, ok = <-ch`; ok is false if closed.
+// Both assign only if the case is chosen.
+template <detail::recv_handle H>
+recv_into_case<typename H::value_type> recv(const H& ch, typename H::value_type& v) {
+  using T = typename H::value_type;
+  static_assert(std::is_default_constructible_v<T>,
+                "recv(ch, v): v gets T{} (Go's zero value) when ch is closed, so T must be "
+                "default-constructible; receive into a std::optional<T> instead");
+  return {ch.core(), std::addressof(v), nullptr};
+}
+template <detail::recv_handle H>
+recv_into_case<typename H::value_type> recv(const H& ch, typename H::value_type& v, bool& ok) {
+  using T = typename H::value_type;
+  static_assert(std::is_default_constructible_v<T>,
+                "recv(ch, v, ok): v gets T{} (Go's zero value) when ch is closed, so T must be "
+                "default-constructible; receive into a std::optional<T> instead");
+  return {ch.core(), std::addressof(v), &ok};
 }
 
 // send(ch, std::move(v)) moves v if chosen; send(ch, v) copies it if chosen.
@@ -195,6 +300,9 @@ send_case<typename H::value_type> send(const H& ch, const typename H::value_type
 // on_recv(ch, f): if chosen, f(std::optional<T>) (empty: closed).
 template <detail::recv_handle H, class F>
 on_recv_case<typename H::value_type, std::decay_t<F>> on_recv(const H& ch, F&& f) {
+  static_assert(std::is_invocable_v<std::decay_t<F>&, std::optional<typename H::value_type>&&>,
+                "on_recv: f must be callable with the channel's std::optional<T> (empty once the "
+                "channel is closed), e.g. [&](std::optional<T> v) or [&](auto v)");
   return {ch.core(), std::forward<F>(f)};
 }
 
@@ -204,6 +312,8 @@ template <detail::send_handle H, class F>
 on_send_case<typename H::value_type, std::decay_t<F>> on_send(const H& ch, typename H::value_type&& v,
                                                               F&& f) {
   using T = typename H::value_type;
+  static_assert(std::is_invocable_v<std::decay_t<F>&>,
+                "on_send: f must be callable with no arguments (it runs after the value was sent)");
   return {ch.core(), std::addressof(v), &detail::move_source<T>, std::forward<F>(f)};
 }
 template <detail::send_handle H, class F>
@@ -211,12 +321,15 @@ on_send_case<typename H::value_type, std::decay_t<F>> on_send(const H& ch,
                                                               const typename H::value_type& v, F&& f) {
   using T = typename H::value_type;
   detail::require_copyable_send<T>();
+  static_assert(std::is_invocable_v<std::decay_t<F>&>,
+                "on_send: f must be callable with no arguments (it runs after the value was sent)");
   return {ch.core(), const_cast<T*>(std::addressof(v)), &detail::copy_source<T>, std::forward<F>(f)};
 }
 
 // on_default(f): if no case is ready, f().
 template <class F>
 on_default_case<std::decay_t<F>> on_default(F&& f) {
+  static_assert(std::is_invocable_v<std::decay_t<F>&>, "on_default: f must be callable with no arguments");
   return {std::forward<F>(f)};
 }
 
@@ -242,6 +355,14 @@ class select_case {
     detail::chan_retain(c_);
   }
   select_case(default_case_t) noexcept : is_default_(true) {}
+  template <class T>
+  select_case(recv_into_case<T> rc) : c_(rc.c) {
+    auto s = std::make_shared<recv_into_case<T>>(std::move(rc));
+    elem_ = &s->tmp;
+    run_ = [](void* p) { static_cast<recv_into_case<T>*>(p)->chosen(); };
+    state_ = std::move(s);
+    detail::chan_retain(c_);
+  }
 
   // From on_recv, on_send and on_default: copies share the callback.
   template <class T, class F>
@@ -256,7 +377,7 @@ class select_case {
       auto& st = *static_cast<state*>(p);
       std::optional<T> v = std::move(st.v);
       st.v.reset();
-      st.f(std::move(v));
+      if constexpr (std::is_invocable_v<F&, std::optional<T>&&>) st.f(std::move(v));
     };
     state_ = std::move(s);
     detail::chan_retain(c_);
@@ -264,13 +385,17 @@ class select_case {
   template <class T, class F>
   select_case(on_send_case<T, F> sc) : c_(sc.c), elem_(sc.v), how_(sc.how), is_send_(true) {
     state_ = std::make_shared<F>(std::move(sc.f));
-    run_ = [](void* p) { (*static_cast<F*>(p))(); };
+    run_ = [](void* p) {
+      if constexpr (std::is_invocable_v<F&>) (*static_cast<F*>(p))();
+    };
     detail::chan_retain(c_);
   }
   template <class F>
   select_case(on_default_case<F> dc) : is_default_(true) {
     state_ = std::make_shared<F>(std::move(dc.f));
-    run_ = [](void* p) { (*static_cast<F*>(p))(); };
+    run_ = [](void* p) {
+      if constexpr (std::is_invocable_v<F&>) (*static_cast<F*>(p))();
+    };
   }
 
   // Copies share the channel and an on_* case's callback.
@@ -323,14 +448,30 @@ int select(std::span<select_case> cases);
 // select() with no cases blocks forever (Go's `select {}`).
 [[noreturn]] inline void select() { detail::select_forever(); }
 
+namespace detail {
+// select_result: int (the index), or the labels' enum when every case has one.
+template <class... Cs>
+struct select_result {
+  using type = int;
+};
+template <class C, class... Cs>
+  requires(labelled_case_like<C> && (labelled_case_like<Cs> && ...))
+struct select_result<C, Cs...> {
+  using type = typename std::remove_cvref_t<C>::label_type;
+};
+}  // namespace detail
+
 // select(cases...) runs one ready case, or the default case when none is
 // ready and there is one, else blocks until one is ready; it returns the
 // chosen case's index (the index form) after running its callback (the
 // callback form). Allocates nothing.
 template <class... Cs>
   requires(sizeof...(Cs) > 0 && (detail::select_case_like<Cs> && ...))
-int select(Cs&&... cs) {
+typename detail::select_result<Cs...>::type select(Cs&&... cs) {
   constexpr int n = static_cast<int>(sizeof...(Cs));
+  constexpr int labelled = ((detail::labelled_case_like<Cs> ? 1 : 0) + ...);
+  static_assert(labelled == 0 || labelled == n,
+                "select: label every case with .as(label), or none (then select returns the index)");
   static_assert(((std::is_same_v<std::remove_cvref_t<Cs>, default_case_t> ? 1 : 0) + ...) <= 1,
                 "select: at most one default case");
   const detail::scase cases[n] = {cs.to_scase()...};
@@ -342,7 +483,17 @@ int select(Cs&&... cs) {
   if (chosen < 0) chosen = def;
   k = 0;
   ((k++ == chosen ? cs.chosen() : void()), ...);
-  return chosen;
+  if constexpr (labelled == 0) {
+    return chosen;
+  } else {
+    using L = typename detail::select_result<Cs...>::type;
+    static_assert((std::is_same_v<typename std::remove_cvref_t<Cs>::label_type, L> && ...),
+                  "select: every case's label must be of the same enum type");
+    L result{};
+    k = 0;
+    ((k++ == chosen ? void(result = cs.label) : void()), ...);
+    return result;
+  }
 }
 
 }  // namespace csp

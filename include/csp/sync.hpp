@@ -19,7 +19,19 @@
 // as soon as the wait() or lock() it released has returned, even while the
 // done(), unlock(), signal() or broadcast() that released it is still
 // returning. None of them may be copied or moved (Go's noCopy).
+//
+// Destroyed while in use: destroying a wait_group whose counter is above
+// zero or that has waiters, a locked mutex or rw_mutex, or a cond with
+// waiters ends the process with "fatal error: sync: WaitGroup destroyed
+// while in use" (exit 2), never a silent use-after-free: in Go the object
+// would have moved to the heap, in C++ it is the classic early `return`
+// that leaves goroutines behind (docs/porting.md, "Early returns"). The
+// check is one relaxed load in the destructor. Objects destroyed after
+// main returned (globals, as the process exits with goroutines abandoned)
+// are not checked: Go frees nothing at exit either.
 #pragma once
+
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
 
 #include <atomic>
 #include <cstdint>
@@ -28,6 +40,12 @@
 
 #include "csp/goroutine.hpp"
 #include "csp/panic.hpp"
+
+namespace csp::detail {
+// sync_destroyed_in_use ends the process: "fatal error: sync: <type>
+// destroyed while in use" (exit 2); returns only after main returned.
+void sync_destroyed_in_use(const char* type) noexcept;
+}  // namespace csp::detail
 
 namespace csp::sync {
 
@@ -47,6 +65,12 @@ class mutex {
   constexpr mutex() noexcept = default;
   mutex(const mutex&) = delete;
   mutex& operator=(const mutex&) = delete;
+  // ~mutex: a fatal error if locked or waited for. relaxed: a legal
+  // destroyer acquired the mutex (lock() returned) after the unlock that
+  // left state_ at 0, so that store happens before this load.
+  ~mutex() {
+    if (state_.load(std::memory_order_relaxed) != 0) [[unlikely]] detail::sync_destroyed_in_use("Mutex");
+  }
 
   // lock blocks until the mutex is held by the caller. Uncontended: one CAS.
   void lock() {
@@ -109,6 +133,13 @@ class rw_mutex {
   constexpr rw_mutex() noexcept = default;
   rw_mutex(const rw_mutex&) = delete;
   rw_mutex& operator=(const rw_mutex&) = delete;
+  // ~rw_mutex: a fatal error if held or waited for (before w_'s own check,
+  // which would name a Mutex). relaxed, as ~mutex.
+  ~rw_mutex() {
+    if ((reader_count_.load(std::memory_order_relaxed) | reader_wait_.load(std::memory_order_relaxed) |
+         w_.state_.load(std::memory_order_relaxed)) != 0) [[unlikely]]
+      detail::sync_destroyed_in_use("RWMutex");
+  }
 
   // lock blocks until the caller is the only holder.
   void lock();
@@ -183,6 +214,12 @@ class wait_group {
   constexpr wait_group() noexcept = default;
   wait_group(const wait_group&) = delete;
   wait_group& operator=(const wait_group&) = delete;
+  // ~wait_group: a fatal error while the counter is above zero or wait()s
+  // are registered. relaxed: a legal destroyer's wait() returned after the
+  // releasing add() reset state_ to 0 (semrelease orders it), or it saw 0.
+  ~wait_group() {
+    if (state_.load(std::memory_order_relaxed) != 0) [[unlikely]] detail::sync_destroyed_in_use("WaitGroup");
+  }
 
   // add adds delta (may be negative) to the counter; at zero it releases
   // every wait(). A positive add from zero must happen before the wait().
@@ -197,6 +234,12 @@ class wait_group {
   // the process as a goroutine panic does).
   template <class F, class... Args>
   void go(F&& f, Args&&... args) {
+    if constexpr (detail::go_checks<F, Args...>()) go_checked(std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+ private:
+  template <class F, class... Args>
+  void go_checked(F&& f, Args&&... args) {
     add(1);
     csp::go(
         [this](auto&& fn, auto&&... a) {
@@ -206,7 +249,6 @@ class wait_group {
         std::forward<F>(f), std::forward<Args>(args)...);
   }
 
- private:
   // state_: counter in the high 32 bits, number of waiters in the low 32
   // (Go's layout), so done() is a single atomic add.
   std::atomic<std::uint64_t> state_{0};
@@ -257,6 +299,13 @@ class cond {
   constexpr cond() noexcept = default;
   cond(const cond&) = delete;
   cond& operator=(const cond&) = delete;
+  // ~cond: a fatal error while a wait() holds a ticket not yet notified.
+  // relaxed: a woken waiter's notification was written under the table
+  // lock it took to leave the queue.
+  ~cond() {
+    if (wait_.load(std::memory_order_relaxed) != notify_.load(std::memory_order_relaxed)) [[unlikely]]
+      detail::sync_destroyed_in_use("Cond");
+  }
 
   // wait(lock): see the class comment; lock must be held.
   template <class Lock>

@@ -14,12 +14,15 @@
 // keeps memory flat.
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include <cstdint>
 #include <functional>
 #include <utility>
 
 #include "csp/detail/chrono.hpp"  // <chrono> without its I/O
 #include "csp/chan.hpp"
+#include "csp/detail/source_location.hpp"
 
 namespace csp::detail {
 
@@ -32,7 +35,10 @@ void time_sleep_ns(std::int64_t d) ;
 // the channel of a new timer firing at now+d (then every `period` if > 0)
 // and returns the new timer with one reference for the caller.
 timer_node* timer_start_chan(chan_core* c, std::int64_t d, std::int64_t period);
-timer_node* timer_start_func(std::function<void()> f, std::int64_t d);
+// timer_start_func: f runs in a goroutine d from now; the dump shows it
+// created at `created_at` (the user's after_func call, not the timer heap).
+timer_node* timer_start_func(std::function<void()> f, std::int64_t d,
+                             const source_location& created_at);
 // timer_stop: true if it stopped a pending fire (Go's Stop).
 bool timer_stop(timer_node* t) noexcept;
 // timer_reset re-arms at now+d (period: the ticker's new period, 0 for a
@@ -74,6 +80,8 @@ class timer_ref {
  private:
   timer_node* t_ = nullptr;
 };
+
+struct timer_access;  // after_func's way to a timer's private constructor
 
 }  // namespace csp::detail
 
@@ -123,8 +131,7 @@ class timer {
 
  private:
   friend class ticker;
-  template <class F>
-  friend timer after_func(duration d, F&& f);
+  friend struct detail::timer_access;
   timer(std::int64_t d, std::int64_t period) {
     chan<time_point> ch = make_chan<time_point>(1);
     node_ = detail::timer_ref(detail::timer_start_chan(ch.core(), d, period));
@@ -185,9 +192,24 @@ recv_only<time_point> tick(std::chrono::duration<Rep, Period> d) {
 // after_func runs f in its own goroutine d from now (Go's time.AfterFunc);
 // the returned timer's stop() cancels it (true if f had not started) and
 // reset(d) schedules f again. f runs whether or not the handle is kept.
+// The goroutine is reported (dumps, panics) as created where after_func
+// was called.
 template <class F>
-timer after_func(duration d, F&& f) {
-  return timer(detail::timer_start_func(std::function<void()>(std::forward<F>(f)), detail::to_ns(d)));
-}
+timer after_func(duration d, F&& f,
+                 const detail::source_location& loc = detail::source_location::current());
 
+}  // namespace csp::time
+
+namespace csp::detail {
+struct timer_access {
+  static time::timer adopt(timer_node* t) noexcept { return time::timer(t); }
+};
+}  // namespace csp::detail
+
+namespace csp::time {
+template <class F>
+timer after_func(duration d, F&& f, const detail::source_location& loc) {
+  return detail::timer_access::adopt(
+      detail::timer_start_func(std::function<void()>(std::forward<F>(f)), detail::to_ns(d), loc));
+}
 }  // namespace csp::time

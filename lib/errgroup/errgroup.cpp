@@ -88,6 +88,15 @@ void errgroup_set_limit(errgroup_state* s, int n) {
   else s->sem = make_chan<>(static_cast<std::size_t>(n));
 }
 
+std::error_code errgroup_error_of(std::exception_ptr e) {
+  if (!e) return {};
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::system_error& err) {
+    return err.code();
+  }  // anything else propagates
+}
+
 }  // namespace csp::detail
 
 namespace csp::errgroup {

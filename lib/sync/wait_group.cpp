@@ -35,7 +35,13 @@ void wait_group::add(int delta) {
       (static_cast<std::uint64_t>(static_cast<std::int64_t>(delta)) << 32);
   auto v = static_cast<std::int32_t>(state >> 32);
   auto w = static_cast<std::uint32_t>(state);
-  if (v < 0) throw csp::panic("sync: negative WaitGroup counter");
+  if (v < 0) {
+    // Undo first, so the panic leaves the counter as it was: the caller
+    // may catch it, and ~wait_group must not see a group in use.
+    state_.fetch_sub(static_cast<std::uint64_t>(static_cast<std::int64_t>(delta)) << 32,
+                     std::memory_order_relaxed);
+    throw csp::panic("sync: negative WaitGroup counter");
+  }
   // A first add (the counter was zero) that finds waiters registered: it
   // raced with the add that released them, before that one reset state_.
   if (w != 0 && delta > 0 && v == delta)

@@ -105,9 +105,11 @@ timer_node* timer_start_chan(chan_core* c, std::int64_t d, std::int64_t period) 
   return t;
 }
 
-timer_node* timer_start_func(std::function<void()> f, std::int64_t d) {
+timer_node* timer_start_func(std::function<void()> f, std::int64_t d,
+                             const source_location& created_at) {
   timer_node* t = new_node(timer_kind::func);
   t->f = std::move(f);
+  t->created_at = created_at;
   timer_arm(t, deadline_after(d));
   return t;
 }

@@ -228,7 +228,9 @@ bool run_due_timers(std::int64_t now) noexcept {
         h.remove(t);
         h.mu.unlock();
         try {
-          go(t->f);  // f is immutable; the goroutine gets its own copy
+          // f is immutable; the goroutine gets its own copy, and is
+          // reported as created by the user's after_func call.
+          spawn_closure(t->created_at, t->f);
         } catch (...) {
           CSP_FATAL("could not start an after_func goroutine");
         }

@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "base/spin_mutex.hpp"
+#include "csp/detail/source_location.hpp"
 #include "debug/tsa.hpp"
 
 namespace csp::detail {
@@ -85,6 +86,7 @@ struct timer_node {
 
   task* t = nullptr;         // sleep kind: the parked task (immutable)
   std::function<void()> f;   // func kind: what to run (immutable)
+  source_location created_at;  // func kind: the after_func call, reported as f's goroutine's creator
 
   // callback kind: fire(t, seq) runs on a worker's g0 with no lock held,
   // after t left the heap; seq is the value given to timer_rearm for this
