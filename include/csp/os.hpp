@@ -18,6 +18,8 @@
 // std::errc::broken_pipe, never SIGPIPE).
 #pragma once
 
+#include "csp/detail/cxx20.hpp"  // first: a clear error without C++20
+
 #include <memory>
 #include <span>
 #include <string>
