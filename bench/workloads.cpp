@@ -260,20 +260,23 @@ void select_timeout_stop(std::int64_t n) {
   report("select_timeout_stop", ns_per(start, n), "ns/op");
 }
 
-// vm_rss returns the resident set size in bytes (VmRSS in /proc/self/status).
-std::int64_t vm_rss() {
+// status_kib returns a "Key:  N kB" field of /proc/self/status, in KiB.
+std::int64_t status_kib(const char* field) {
   std::ifstream f("/proc/self/status");
   std::string key;
   while (f >> key) {
-    if (key == "VmRSS:") {
+    if (key == field) {
       std::int64_t kb = 0;
       f >> kb;
-      return kb * 1024;
+      return kb;
     }
     f.ignore(1 << 20, '\n');
   }
-  fail("VmRSS not found");
+  fail("/proc/self/status: field not found");
 }
+
+// vm_rss returns the resident set size in bytes (VmRSS).
+std::int64_t vm_rss() { return status_kib("VmRSS:") * 1024; }
 
 // mem_parked: n goroutines blocked receiving on one shared channel; the
 // growth of RSS per goroutine, measured once all have started; then
@@ -518,19 +521,7 @@ void tcp_pingpong(std::int64_t n) {
 // the name says otherwise; Go's run in its main goroutine.
 
 // peak_rss_mib returns the process's peak resident set size (VmHWM), MiB.
-double peak_rss_mib() {
-  std::ifstream f("/proc/self/status");
-  std::string key;
-  while (f >> key) {
-    if (key == "VmHWM:") {
-      std::int64_t kb = 0;
-      f >> kb;
-      return double(kb) / 1024.0;
-    }
-    f.ignore(1 << 20, '\n');
-  }
-  fail("VmHWM not found");
-}
+double peak_rss_mib() { return double(status_kib("VmHWM:")) / 1024.0; }
 
 // minor_faults returns the process's minor page faults so far.
 long minor_faults() {

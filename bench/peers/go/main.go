@@ -261,8 +261,8 @@ func selectTimeoutStop(n int) {
 	report("select_timeout_stop", nsPer(start, n), "ns/op")
 }
 
-// vmRSS reads VmRSS from /proc/self/status, in bytes.
-func vmRSS() int64 {
+// statusKiB reads a "Key:  N kB" field of /proc/self/status, in KiB.
+func statusKiB(field string) int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		fail("%v", err)
@@ -271,14 +271,17 @@ func vmRSS() int64 {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "VmRSS:" {
+		if len(fields) >= 2 && fields[0] == field {
 			kb, _ := strconv.ParseInt(fields[1], 10, 64)
-			return kb * 1024
+			return kb
 		}
 	}
-	fail("VmRSS not found")
+	fail("/proc/self/status: %s not found", field)
 	return 0
 }
+
+// vmRSS reads VmRSS from /proc/self/status, in bytes.
+func vmRSS() int64 { return statusKiB("VmRSS:") * 1024 }
 
 // memParked: n goroutines parked in <-ch on one channel; growth of
 // MemStats.Sys and of RSS per goroutine; then close(ch) releases them.
@@ -600,23 +603,7 @@ func main() {
 // thread (doubleselect in a goroutine), Go in its main goroutine.
 
 // peakRSSMiB reads VmHWM from /proc/self/status, in MiB.
-func peakRSSMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		fail("%v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "VmHWM:" {
-			kb, _ := strconv.ParseInt(fields[1], 10, 64)
-			return float64(kb) / 1024
-		}
-	}
-	fail("VmHWM not found")
-	return 0
-}
+func peakRSSMiB() float64 { return float64(statusKiB("VmHWM:")) / 1024 }
 
 func minorFaults() int64 {
 	var ru syscall.Rusage
