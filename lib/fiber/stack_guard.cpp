@@ -38,8 +38,8 @@ bool is_overflow(const goroutine* g, std::uintptr_t addr, std::uintptr_t sp) noe
   // the scheduler runs for a moment with the goroutine still current.
   bool on_g0 = false;
   if (const worker* w = current_worker()) {
-    auto lo = reinterpret_cast<std::uintptr_t>(w->g0.stack_bottom);
-    on_g0 = sp >= lo && sp < lo + w->g0.stack_size;
+    auto lo = reinterpret_cast<std::uintptr_t>(w->g0->stack_bottom);
+    on_g0 = sp >= lo && sp < lo + w->g0->stack_size;
   }
   bool sp_below = sp < bottom + 256 && !on_g0;
   return fault_below || sp_below;

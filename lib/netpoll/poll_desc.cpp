@@ -133,7 +133,7 @@ io_status pd_wait(poll_desc* pd, io_mode mode) {
     pending_wakers.fetch_add(1, std::memory_order_seq_cst);
     // Someone must poll for us: an idle worker asleep on its futex would
     // not (busy workers will, when they run out of work).
-    scheduler::instance().ensure_poller();
+    scheduler::instance().io_wait_starting();
     park_unlock(wait_reason::io_wait, pd->mu);
     // Woken by readiness (token set), a deadline (expired) or close
     // (closing); look again under the lock.

@@ -118,8 +118,12 @@ void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
   thread_parks.fetch_add(1, std::memory_order_seq_cst);  // before parked_threads: see check_deadlock
   parked_threads.fetch_add(1, std::memory_order_seq_cst);
   if (unlock != nullptr) unlock(arg);
-  check_deadlock();
-  wait_woken(t);
+  // Run goroutines on an idle worker's slot meanwhile, as Go's M0 does
+  // (sched/lend.cpp); sleep only when there is nothing to run.
+  if (!scheduler::started() || !scheduler::instance().run_while_parked(t)) {
+    check_deadlock();
+    wait_woken(t);
+  }
   if (__builtin_expect(trace_on, 0)) trace_thread_unpark(t);
   t->reason.store(wait_reason::none, std::memory_order_relaxed);
 }

@@ -142,6 +142,8 @@ void parker::notify() noexcept {
 
 CSP_TLS_ACCESSOR worker* current_worker() noexcept { return tls_worker; }
 
+CSP_TLS_ACCESSOR void set_current_worker(worker* w) noexcept { tls_worker = w; }
+
 CSP_TLS_ACCESSOR goroutine* current_goroutine() noexcept {
   worker* w = tls_worker;
   return w ? w->current : nullptr;
@@ -191,7 +193,7 @@ void scheduler::worker_main(worker* w) {
   // Timer slack 1 ns: the kernel's default 50 µs would make every timed
   // sleep of the timer sleeper that much late (docs/time.md).
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-  fiber::init_thread(w->g0);
+  fiber::init_thread(w->own_g0);
   install_alt_signal_stack();
   instance().schedule_loop(w);
 }
@@ -249,16 +251,14 @@ void scheduler::ready(goroutine* g) noexcept {
   worker* w = current_worker();
   if (w != nullptr && w->index < nprocs_.load(std::memory_order_relaxed)) {
     w->stats.wakeups.add();  // go() comes here too: stats() subtracts the creations
-    // acq_rel; pairs with stealers' exchange of run_next.
-    goroutine* old = w->run_next.exchange(g, std::memory_order_acq_rel);
-    if (old != nullptr && !w->runq.push(old)) {
-      goroutine* half[run_queue::capacity / 2 + 1];
-      std::uint32_t n = w->runq.take_half(half);
-      half[n++] = old;
-      global_push_batch(half, n);
-    }
+    goroutine* old = w->run_next.load(std::memory_order_relaxed);
+    push_local(w, g);
     // This worker will run g itself if nobody else does, so the wake-up is
     // only for parallelism: no fence needed, a missed wake is not a lost one.
+    // None for the first goroutine its scheduler loop readies (a timer, a
+    // poll) into an empty run_next: it runs that one next itself, as Go's
+    // findrunnable runs the first goroutine netpoll returns.
+    if (w->current == nullptr && old == nullptr) return;
     if (n_idle_.load(std::memory_order_relaxed) > 0 &&
         n_spinning_.load(std::memory_order_relaxed) == 0)
       wake_one();
@@ -269,11 +269,28 @@ void scheduler::ready(goroutine* g) noexcept {
   // or wakes a goroutine gets it abandoned, as every other goroutine is:
   // pushed here, a worker still spinning could run it during exit.
   if (exiting.load(std::memory_order_relaxed)) return;
+  // A thread that still holds a lent slot runs g there when it next
+  // blocks, as a goroutine's worker would (sched/lend.cpp).
+  if (ready_on_held(g)) return;
   global_push(g);
   // seq_cst; pairs with the fence in go_idle(): either we see the idle
   // worker, or it sees our push in its recheck.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_one();
+}
+
+// push_local puts g in w's run_next; the previous occupant moves to the
+// local queue, and half of a full one to the global queue. The slot's
+// holder only.
+void scheduler::push_local(worker* w, goroutine* g) noexcept {
+  // acq_rel; pairs with stealers' exchange of run_next.
+  goroutine* old = w->run_next.exchange(g, std::memory_order_acq_rel);
+  if (old != nullptr && !w->runq.push(old)) {
+    goroutine* half[run_queue::capacity / 2 + 1];
+    std::uint32_t n = w->runq.take_half(half);
+    half[n++] = old;
+    global_push_batch(half, n);
+  }
 }
 
 void scheduler::global_push(goroutine* g) noexcept { global_push_batch(&g, 1); }
@@ -322,6 +339,7 @@ void scheduler::wake_worker(worker* w, bool in_netpoll) noexcept {
 void scheduler::schedule_loop(worker* w) {
   for (;;) {
     goroutine* g = find_runnable(w);
+    settle_poller_owed(w);
     execute(w, g);
   }
 }
@@ -400,6 +418,9 @@ goroutine* scheduler::find_runnable(worker* w) {
       retire(w);
       continue;
     }
+    // A plain thread blocked in csp wants a slot to run goroutines on
+    // while it waits (sched/lend.cpp): offer ours.
+    if (__builtin_expect(lend_wanted_.load(std::memory_order_relaxed) > 0, 0) && offer_slot(w)) continue;
     check_timers(/*full=*/false);
     // Every 61st schedule, as the global queue check: I/O that became ready
     // while every worker was busy (no idle worker is in the poller).
@@ -424,13 +445,25 @@ goroutine* scheduler::find_runnable(worker* w) {
     }
     std::int64_t deadline = mono_ns() + spin_budget_ns;
     goroutine* g = nullptr;
+    bool polled = false;
     for (int round = 0; g == nullptr; ++round) {
-      bool last = mono_ns() >= deadline;
+      // A blocked plain thread waiting for a slot (sched/lend.cpp) ends
+      // the spin: it will run what comes, on this slot.
+      bool last = mono_ns() >= deadline || lend_wanted_.load(std::memory_order_relaxed) > 0;
       g = try_steal(w, last);
       if (g == nullptr) g = try_global(w, true);
       if (g != nullptr || last) break;
+      // While tasks wait for I/O and nobody blocks in the poller, the spin
+      // polls too: readiness is the work most likely to come (the
+      // non-blocking poll is one system call, and spinning is burning the
+      // CPU anyway).
+      if (netpoll_poll_busy(/*rate_limited=*/false)) {
+        polled = true;
+        break;
+      }
       for (int i = 0; i < 32; ++i) cpu_relax();
     }
+    if (polled) continue;  // what it found is in our own queues
     if (g != nullptr) {
       stop_spinning(w);
       return g;
@@ -492,6 +525,29 @@ void scheduler::timer_armed(std::int64_t when) noexcept {
   poke_sleeper();
 }
 
+void scheduler::io_wait_starting() noexcept {
+  // seq_cst; pairs with the store in go_idle (see ensure_poller).
+  if (poller_present_.load(std::memory_order_seq_cst)) return;
+  worker* w = current_worker();
+  if (w == nullptr) {
+    // A plain thread: about to park, where it may borrow a worker's slot
+    // and poll itself; run_while_parked settles the debt (sched/lend.cpp).
+    owe_poller_from_thread();
+    return;
+  }
+  if (w->current != nullptr) {
+    // The waiting goroutine is about to park here; this worker either runs
+    // dry and polls (find_runnable, then go_idle's role), or runs something
+    // else first and settles the debt then. Poking an idle worker now
+    // would cost a futex wake and its polls per I/O wait, where Go's
+    // running-dry worker simply polls (1.25x Go's CPU on a UDP ping-pong
+    // at GOMAXPROCS=2 before).
+    w->poller_owed = true;
+    return;
+  }
+  poke_sleeper();
+}
+
 void scheduler::ensure_poller() noexcept {
   // seq_cst; pairs with the store in go_idle (see there).
   if (poller_present_.load(std::memory_order_seq_cst)) return;
@@ -529,16 +585,23 @@ void scheduler::poke_sleeper() noexcept {
 void scheduler::go_idle(worker* w) {
   // Full timer check: a due timer may make work for us.
   if (check_timers(/*full=*/true)) return;
-  {
-    std::lock_guard<spin_mutex> lock(sched_mu_);
-    if (global_.size() > 0) return;
-    idle_.push_back(w);
-    w->in_idle_list = true;
-    n_idle_.fetch_add(1, std::memory_order_seq_cst);
-  }
+  if (global_.size() > 0) return;
+  // From the moment we are on the idle list our slot may be lent to a
+  // blocked thread (sched/lend.cpp), so every owner-side field is settled
+  // before: the spinning count (the recheck below covers the work a
+  // readier saw no spinner for) and the debt to the poller role, kept
+  // here until we take the role, see it held, or own the slot again.
   if (w->spinning) {
     w->spinning = false;
     n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  bool poller_owed = w->poller_owed;
+  w->poller_owed = false;
+  {
+    std::lock_guard<spin_mutex> lock(sched_mu_);
+    idle_.push_back(w);
+    w->in_idle_list = true;
+    n_idle_.fetch_add(1, std::memory_order_seq_cst);
   }
   // seq_cst; pairs with the fence in ready()/wake_one(): a readier that did
   // not see us idle pushed its work before our recheck reads the queues.
@@ -550,6 +613,7 @@ void scheduler::go_idle(worker* w) {
       lock.unlock();
       w->spinning = true;
       n_spinning_.fetch_add(1, std::memory_order_seq_cst);
+      w->poller_owed = poller_owed;
       return;
     }
     // A waker already took us off the list; its notify is on the way.
@@ -564,7 +628,11 @@ void scheduler::go_idle(worker* w) {
   bool sleeper = false;
   {
     std::lock_guard<spin_mutex> lock(sched_mu_);
+    // A debt to the poller role (io_wait_starting) is paid here: we take
+    // the role, or another worker holds it already.
+    if (timer_sleeper_ != nullptr) poller_owed = false;
     if (w->in_idle_list && timer_sleeper_ == nullptr) {
+      poller_owed = false;
       timer_sleeper_ = w;
       sleeper = true;
       // With a netpoller the sleeper waits in it: I/O readiness, a timer
@@ -608,6 +676,15 @@ void scheduler::go_idle(worker* w) {
     timer_sleeper_ = nullptr;
     sleeper_deadline_.store(never, std::memory_order_seq_cst);
   }
+  // Our slot may have been lent to a blocked thread while we slept (only
+  // a worker holding no role is lent): we woke to watch the lend, or by a
+  // stale token. Not ours to run until it comes back.
+  if (w->lend.load(std::memory_order_acquire) != 0) wait_while_lent(w, lock);
+  // The slot is ours (and off every list below): a lend that ended while
+  // we slept (given back to retire us) may have left its watch flag set,
+  // and the next lend must find it clear to wake us (lend.cpp, invariant 4).
+  w->lend_watched.store(false, std::memory_order_relaxed);
+  if (poller_owed) w->poller_owed = true;  // ours again: settled at our next schedule
   if (w->woken_spinning) {
     w->woken_spinning = false;
     w->spinning = true;  // the waker counted us in n_spinning_
@@ -624,6 +701,7 @@ void scheduler::go_idle(worker* w) {
 
 void scheduler::retire(worker* w) {
   stop_spinning(w);
+  settle_poller_owed(w);
   // Hand our queued goroutines to the others.
   goroutine* batch[run_queue::capacity + 1];
   std::uint32_t n = 0;
@@ -683,7 +761,7 @@ void scheduler::execute(worker* w, goroutine* g) {
   w->stats.switches.add();
   if (__builtin_expect(trace_on, 0)) trace_run_begin(g);
   if (!g->stk) prepare_stack(w, g);
-  fiber::transfer t = fiber::switch_to(w->g0, g->fiber, w);
+  fiber::transfer t = fiber::switch_to(*w->g0, g->fiber, w);
   // Whoever comes back is not necessarily g: g may have handed the worker
   // straight to another goroutine (switch_away), and that one came back.
   goroutine* back = w->current;
@@ -756,7 +834,7 @@ char handoff_tag;
 // data; a goroutine that handed over directly passes null, its context
 // already saved by finish_handoff.
 inline void resumed(fiber::transfer t) noexcept {
-  if (t.data != nullptr) static_cast<worker*>(t.data)->g0.ctx = t.from;
+  if (t.data != nullptr) static_cast<worker*>(t.data)->g0->ctx = t.from;
 }
 
 // finish_handoff runs on the next goroutine's stack, first thing after a
@@ -777,9 +855,12 @@ goroutine* scheduler::next_for_handoff(worker* w) {
   // goroutines that keep readying each other; and always when this worker
   // must stop (retired, exiting).
   if (w->schedtick % 61 == 60 || exiting.load(std::memory_order_relaxed) ||
-      w->index >= nprocs_.load(std::memory_order_relaxed))
+      w->index >= nprocs_.load(std::memory_order_relaxed) ||
+      lend_wanted_.load(std::memory_order_relaxed) > 0)
     return nullptr;
-  return try_local(w);
+  goroutine* next = try_local(w);
+  if (next != nullptr) settle_poller_owed(w);
+  return next;
 }
 
 void switch_away(post_switch what) noexcept {
@@ -818,7 +899,7 @@ void switch_away(post_switch what) noexcept {
     resumed(t);
     return;
   }
-  fiber::transfer t = fiber::switch_to(g->fiber, w->g0, nullptr, exiting);
+  fiber::transfer t = fiber::switch_to(g->fiber, *w->g0, nullptr, exiting);
   resumed(t);
 }
 

@@ -149,13 +149,24 @@ struct alignas(64) worker {
   int run_next_streak = 0;       // owner only
   std::uint32_t schedtick = 0;   // owner only
   bool spinning = false;         // owner only; counted in scheduler::n_spinning_
+  // poller_owed: a goroutine here began an I/O wait while nobody held the
+  // poller role; this worker takes the role when it runs dry, or pokes an
+  // idle worker into it once it has other work to run. Owner only.
+  bool poller_owed = false;
 
-  fiber::state g0;               // this thread's scheduler context
+  // g0: the scheduler context of the thread that holds this slot: its own
+  // thread's (own_g0), or a borrower's while lent (sched/lend.cpp).
+  fiber::state own_g0;
+  fiber::state* g0 = &own_g0;
   goroutine* current = nullptr;  // the goroutine executing here, or null on g0
   post_switch pending;           // set by the goroutine, consumed by g0 or finish_handoff
   goroutine* handoff_from = nullptr;  // the goroutine that handed the worker over directly
 
   parker sleep;
+  // Lending (sched/lend.cpp): who holds this slot, lend_owned/running/held.
+  std::atomic<std::uint32_t> lend{0};
+  std::atomic<std::uint64_t> lend_seq{0};     // the borrower's re-entries, for the monitor
+  std::atomic<bool> lend_watched{false};      // the worker's thread monitors this lend
   // Guarded by scheduler::sched_mu_:
   bool in_idle_list = false;
   bool woken_spinning = false;   // the waker counted us in n_spinning_
@@ -198,6 +209,12 @@ class scheduler {
   // ready puts g (runnable) on a queue and wakes a worker if needed. Any thread.
   void ready(goroutine* g) noexcept;
 
+  // run_while_parked: a plain thread parked in csp runs goroutines on an
+  // idle worker's slot until its own task is readied (true), or gives the
+  // slot back when there is nothing to run (false: the caller sleeps).
+  // Go's M0 running other goroutines while main blocks. sched/lend.cpp.
+  bool run_while_parked(thread_task* t) noexcept;
+
   // gomaxprocs: see runtime.hpp.
   int set_procs(int n);
   int procs() const noexcept { return nprocs_.load(std::memory_order_relaxed); }
@@ -228,11 +245,25 @@ class scheduler {
   // that it re-decides how to sleep: netpoll calls it once the poller
   // exists. Any thread, no lock held.
   void poke_sleeper() noexcept;
+  // io_wait_starting: a task is about to wait for I/O, so someone must
+  // poll for it. From a goroutine, its worker owes the poller role
+  // (worker::poller_owed) and settles it at its next schedule: it blocks
+  // in the poller itself when it runs dry (Go's findrunnable), and only a
+  // worker that has other work to run pokes an idle one into the role.
+  // From a plain thread, ensure_poller at once. Any thread.
+  void io_wait_starting() noexcept;
   // ensure_poller pokes the sleeper role awake unless a worker holds it in
-  // the netpoller: a task about to wait for I/O calls it, so that an idle
-  // worker asleep on its futex starts polling. One seq_cst load when a
-  // poller is there. Any thread.
+  // the netpoller, so that an idle worker asleep on its futex starts
+  // polling. One seq_cst load when a poller is there. Any thread.
   void ensure_poller() noexcept;
+  // settle_poller_owed: w is about to run a goroutine rather than go idle;
+  // if it owes the poller role, hand it to an idle worker. Worker only.
+  void settle_poller_owed(worker* w) noexcept {
+    if (__builtin_expect(w->poller_owed, 0)) {
+      w->poller_owed = false;
+      ensure_poller();
+    }
+  }
 
   // add_runtime_threads counts threads the runtime started (workers, which
   // count themselves once running; runtime::blocking's helpers), which the
@@ -267,6 +298,14 @@ class scheduler {
   void global_push(goroutine* g) noexcept;
   void global_push_batch(goroutine** gs, std::uint32_t n) noexcept;
   void retire(worker* w);
+  // Lending (sched/lend.cpp).
+  worker* borrow_idle_worker() noexcept;
+  bool run_lent(worker* w, thread_task* t) noexcept;
+  void give_back(worker* w) noexcept;
+  bool ready_on_held(goroutine* g) noexcept;
+  bool offer_slot(worker* w) noexcept;  // true: the slot was lent (and is back), or offered in vain
+  void push_local(worker* w, goroutine* g) noexcept;
+  void wait_while_lent(worker* w, std::unique_lock<spin_mutex>& lock) noexcept CSP_REQUIRES(sched_mu_);
 
   static scheduler& start();  // instance()'s first call
   static inline std::atomic<scheduler*> the_instance_{nullptr};
@@ -285,6 +324,11 @@ class scheduler {
   std::vector<worker*> idle_ CSP_GUARDED_BY(sched_mu_);
   std::atomic<int> n_idle_{0};         // == idle_.size(); also read without the lock
   std::atomic<int> n_spinning_{0};
+  // lend_wanted_: plain threads waiting for a spinning worker to go idle so
+  // that they can borrow its slot (sched/lend.cpp); spinners stop early.
+  std::atomic<int> lend_wanted_{0};
+  // lend_offer_: a worker's slot offered to a thread in lend_wanted_, or null.
+  std::atomic<worker*> lend_offer_{nullptr};
   int n_retired_ CSP_GUARDED_BY(sched_mu_) = 0;  // workers parked by a lower gomaxprocs
   std::atomic<int> n_retired_atomic_{0};         // == n_retired_, for lock-free readers
   // The timer sleeper: the one idle worker sleeping until the earliest
@@ -309,6 +353,11 @@ class scheduler {
 // and a cached TLS address would name the old thread's slot.
 worker* current_worker() noexcept;
 goroutine* current_goroutine() noexcept;
+// set_current_worker: a borrowing thread takes (or leaves) a worker's slot.
+void set_current_worker(worker* w) noexcept;
+// owe_poller_from_thread: a plain thread about to park for I/O; its park
+// polls, or pokes the poller role awake (sched/lend.cpp).
+void owe_poller_from_thread() noexcept;
 // CSP_TLS_ACCESSOR marks such accessors: not inlined, and opaque to the
 // caller's interprocedural analysis (GCC's noipa; clang has no noipa but
 // skips optnone functions when it infers attributes).
