@@ -3,14 +3,17 @@
 // Design (after Go's proc.go, which explains it best):
 //
 // A worker is an OS thread with a local run queue (run_queue.hpp) and a
-// run_next slot: Go's M and P fused, because csp has no system calls that
-// hand off a P (blocking calls go to runtime::blocking's helper threads
-// instead, lib/sched/blocking.cpp; sockets to the netpoller). gomaxprocs
-// workers run goroutines; each runs a scheduler loop on its thread's own
-// stack (g0) and switches into goroutines with
-// fiber::switch_to. A goroutine switches back to g0 to park, yield or exit;
-// g0 then finishes what the goroutine could not do on its own stack
-// (release the lock park() was given, queue the yielder, free the stack).
+// run_next slot: Go's M and P, fused except in one case. Blocking calls
+// go to runtime::blocking's helper threads (lib/sched/blocking.cpp) and
+// sockets to the netpoller, so no worker hands its P off for a system
+// call; but a plain thread blocked in csp may borrow a worker's slot (its
+// P) and run goroutines on it while the worker's thread sleeps, as Go's
+// M0 does for main (lib/sched/lend.cpp). gomaxprocs slots run goroutines;
+// each holder runs a scheduler loop on its thread's own stack (g0) and
+// switches into goroutines with fiber::switch_to. A goroutine switches
+// back to g0 to park, yield or exit; g0 then finishes what the goroutine
+// could not do on its own stack (release the lock park() was given, queue
+// the yielder, free the stack).
 //
 // Where work goes:
 //   - ready() from a worker puts the goroutine in that worker's run_next
@@ -98,6 +101,10 @@
 //     (7–24 µs on the reference VM).
 //   - Workers waiting on a shared condition variable: thundering herds and
 //     a syscall on every ready().
+//
+// Lending: a blocked plain thread's borrowing, keeping and giving back of
+// a worker's slot, and the worker thread's watch over a kept slot, are a
+// protocol of their own, stated at the top of lib/sched/lend.cpp.
 //
 // Lock order (lib/debug/lock_rank.hpp): chan/sync locks → sched_mu_ →
 // registry shard → stack_pool. ready() takes sched_mu_ only on the wake
