@@ -40,7 +40,8 @@
 //      deadlock detector counts it busy (its borrower is running).
 //   4. A held slot is watched: the first running → held of a lend wakes the
 //      worker's thread, which then wakes every monitor period and reclaims
-//      a slot left held with no re-entry for a whole period. Goroutines
+//      a slot left held with no re-entry for a whole period, if work waits
+//      that only a slot can run (slot_needed). Goroutines
 //      queued there are never stranded, even at GOMAXPROCS=1 with the
 //      borrower in a plain system call; other workers steal them sooner.
 //   5. A borrower sleeps only after give_back: a sleeping thread never
@@ -311,6 +312,23 @@ bool scheduler::ready_on_held(goroutine* g) noexcept {
   return true;
 }
 
+// slot_needed: a held slot has work that nobody else will run: goroutines
+// queued on it, goroutines on the global queue with no idle worker to take
+// them, a timer due that no sleeper waits for, or tasks waiting for I/O with nobody in the poller.
+// Only then is a slot worth taking back from a borrower that is away (one
+// the OS merely preempted for a few milliseconds keeps it). Reads only
+// atomics; any thread.
+bool scheduler::slot_needed(const worker* w) const noexcept {
+  if (w->run_next.load(std::memory_order_relaxed) != nullptr || !w->runq.empty()) return true;
+  if (global_.size_relaxed() > 0 && n_idle_.load(std::memory_order_relaxed) == 0) return true;
+  const std::int64_t next_timer = timer_next_deadline.load(std::memory_order_relaxed);
+  if (next_timer < sleeper_deadline_.load(std::memory_order_relaxed) &&
+      next_timer <= mono_now_ns() + monitor_period_ns)
+    return true;  // due soon, and no idle worker sleeps until it
+  return netpoll_io_waiters.load(std::memory_order_relaxed) > 0 &&
+         !poller_present_.load(std::memory_order_relaxed);
+}
+
 void scheduler::wait_while_lent(worker* w, std::unique_lock<spin_mutex>& lock) noexcept {
   std::uint64_t seen = w->lend_seq.load(std::memory_order_relaxed);
   // acquire; pairs with give_back's release: the slot as the borrower left it.
@@ -322,7 +340,7 @@ void scheduler::wait_while_lent(worker* w, std::unique_lock<spin_mutex>& lock) n
     lock.lock();
     const std::uint64_t now_seq = w->lend_seq.load(std::memory_order_relaxed);
     std::uint32_t expected = lend_held;
-    if (watched && now_seq == seen &&
+    if (watched && now_seq == seen && slot_needed(w) &&
         w->lend.compare_exchange_strong(expected, lend_owned, std::memory_order_acquire,
                                         std::memory_order_relaxed))
       break;

@@ -310,7 +310,8 @@ class scheduler {
   bool run_lent(worker* w, thread_task* t) noexcept;
   void give_back(worker* w) noexcept;
   bool ready_on_held(goroutine* g) noexcept;
-  bool offer_slot(worker* w) noexcept;  // true: the slot was lent (and is back), or offered in vain
+  bool offer_slot(worker* w) noexcept;
+  bool slot_needed(const worker* w) const noexcept;  // true: the slot was lent (and is back), or offered in vain
   void push_local(worker* w, goroutine* g) noexcept;
   void wait_while_lent(worker* w, std::unique_lock<spin_mutex>& lock) noexcept CSP_REQUIRES(sched_mu_);
 
