@@ -1,5 +1,6 @@
-// lend.cpp — a plain thread blocked in csp runs goroutines on an idle
+// lend.cpp — the main thread, blocked in csp, runs goroutines on an idle
 // worker's slot, as Go's M0 runs the other goroutines while main blocks.
+// (Other plain threads do not: see run_while_parked.)
 //
 // Why: a plain thread (main without csp::run) that receives from a
 // goroutine in a steady loop would otherwise sleep on its futex for each
@@ -55,6 +56,7 @@
 
 #include "fiber/stack_guard.hpp"
 #include "netpoll/netpoll.hpp"
+#include "sched/dump.hpp"
 #include "sched/scheduler.hpp"
 #include "time/timer_heap.hpp"
 
@@ -88,6 +90,14 @@ void owe_poller_from_thread() noexcept { tls_poller_owed = true; }
 bool scheduler::run_while_parked(thread_task* t) noexcept {
   const bool owed = tls_poller_owed;
   tls_poller_owed = false;
+  // Only the main thread: it stands for Go's main goroutine, whose thread
+  // runs the others (csp::run's too). Any other std::thread is the
+  // program's own, with its own locks, thread-locals, priority and signal
+  // mask; running arbitrary goroutines there would surprise it.
+  if (t != main_thread_task()) {
+    if (owed) ensure_poller();
+    return false;
+  }
   worker* w = nullptr;
   if (!exiting.load(std::memory_order_relaxed)) {
     w = tls_held;
