@@ -42,7 +42,8 @@
 //   4. A held slot is watched: the first running → held of a lend wakes the
 //      worker's thread, which then wakes every monitor period and reclaims
 //      a slot left held with no re-entry for a whole period, if work waits
-//      that only a slot can run (slot_needed). Goroutines
+//      that only a slot can run (slot_needed), and after ten such periods
+//      in any case, which ends the watch (no idle cost). Goroutines
 //      queued there are never stranded, even at GOMAXPROCS=1 with the
 //      borrower in a plain system call; other workers steal them sooner.
 //   5. A borrower sleeps only after give_back: a sleeping thread never
@@ -71,6 +72,11 @@ constexpr std::uint32_t lend_owned = 0, lend_running = 1, lend_held = 2;
 // there while the borrower is away in non-csp code with no other worker
 // awake. Go's sysmon retakes a P from a system call after 20 µs to 10 ms.
 constexpr std::int64_t monitor_period_ns = 1'000'000;
+
+// A kept slot whose borrower has been away this many monitor periods is
+// taken back even with no work waiting: the watch (a wake-up per period)
+// must not outlast a steady exchange, or an idle program would pay for it.
+constexpr int idle_reclaim_periods = 10;
 
 // How long a thread about to park waits for a spinning worker to go idle
 // so that it can take its slot: about a spin's length.
@@ -135,21 +141,9 @@ bool scheduler::run_while_parked(thread_task* t) noexcept {
         if (n_idle_.load(std::memory_order_relaxed) > 0) w = borrow_idle_worker();
       } while (w == nullptr && mono_now_ns() < until);
       lend_wanted_.fetch_sub(1, std::memory_order_relaxed);
-      if (woken && w == nullptr) return true;  // readied meanwhile: no sleep, nothing owed
-      if (woken) {
-        // Both: keep the slot for our next block, as run_lent would.
-        tls_held = w;
-        w->g0 = &w->own_g0;
-        w->lend_seq.store(w->lend_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        if (owed) w->poller_owed = true;
-        settle_poller_owed(w);
-        w->lend.store(lend_held, std::memory_order_release);
-        if (!w->lend_watched.load(std::memory_order_relaxed)) {
-          w->lend_watched.store(true, std::memory_order_relaxed);
-          w->sleep.notify();
-        }
-        return true;
-      }
+      // Readied meanwhile (the loop takes no slot after that): no sleep,
+      // and the I/O we waited for, if any, is done.
+      if (woken) return true;
     }
   }
   if (w == nullptr) {
@@ -341,6 +335,7 @@ bool scheduler::slot_needed(const worker* w) const noexcept {
 
 void scheduler::wait_while_lent(worker* w, std::unique_lock<spin_mutex>& lock) noexcept {
   std::uint64_t seen = w->lend_seq.load(std::memory_order_relaxed);
+  int unused_periods = 0;
   // acquire; pairs with give_back's release: the slot as the borrower left it.
   while (w->lend.load(std::memory_order_acquire) != lend_owned) {
     const bool watched = w->lend_watched.load(std::memory_order_relaxed);
@@ -349,12 +344,16 @@ void scheduler::wait_while_lent(worker* w, std::unique_lock<spin_mutex>& lock) n
     else w->sleep.wait();
     lock.lock();
     const std::uint64_t now_seq = w->lend_seq.load(std::memory_order_relaxed);
+    unused_periods = watched && now_seq == seen ? unused_periods + 1 : 0;
+    seen = now_seq;
+    // Taken back when work waits that only a slot can run, and in any case
+    // once the borrower has been away for idle_reclaim_periods: then the
+    // watch ends and an idle program costs nothing.
     std::uint32_t expected = lend_held;
-    if (watched && now_seq == seen && slot_needed(w) &&
+    if (unused_periods > 0 && (slot_needed(w) || unused_periods >= idle_reclaim_periods) &&
         w->lend.compare_exchange_strong(expected, lend_owned, std::memory_order_acquire,
                                         std::memory_order_relaxed))
       break;
-    seen = now_seq;
   }
   w->lend_watched.store(false, std::memory_order_relaxed);
 }
