@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,6 +22,7 @@
 
 #include <csp/go.hpp>
 
+#include "base/spin_mutex.hpp"
 #include "park_event.hpp"
 
 using namespace std::chrono_literals;
@@ -115,6 +117,36 @@ void wait_parks(const char* reason, std::uint64_t n) {
 // nothing at exit, so neither may csp complain.
 csp::sync::mutex global_mu;
 csp::sync::wait_group global_wg;
+
+// fork_and_report forks with the runtime running (its workers started, a
+// goroutine parked), runs child() in the child, and prints how the child
+// ended: "child exited N" or "child killed by signal N".
+template <class F>
+void fork_and_report(F child) {
+  auto never = csp::make_chan<int>();
+  csp::sync::wait_group started;
+  started.add(1);
+  csp::go([&started, never] {
+    started.done();
+    never.recv();
+  });
+  started.wait();
+  std::fflush(nullptr);  // nothing buffered for the child to print twice
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::perror("fork");
+    std::exit(100);
+  }
+  if (pid == 0) {
+    child();
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFEXITED(status)) std::printf("child exited %d\n", WEXITSTATUS(status));
+  else if (WIFSIGNALED(status)) std::printf("child killed by signal %d\n", WTERMSIG(status));
+  std::fflush(stdout);
+}
 
 }  // namespace
 
@@ -481,6 +513,61 @@ int main(int argc, char** argv) {
     csp::go([&] { ran = true; });
     while (!ran.load()) std::this_thread::yield();
     std::printf("procs=%d\n", csp::runtime::gomaxprocs());
+    return 0;
+  }
+  if (mode == "lock_rank_inversion") {
+    // A channel lock, then the timer heap's, which ranks lower: the order
+    // chan_core.cpp once had (lib/debug/lock_rank.hpp).
+    csp::detail::spin_mutex chan_lock{csp::detail::lock_rank::channel};
+    csp::detail::spin_mutex heap_lock{csp::detail::lock_rank::timers};
+    chan_lock.lock();
+    heap_lock.lock();
+    std::puts("not reached");
+    return 0;
+  }
+  if (mode == "lock_rank_channels_descending") {
+    // Two channel locks against select's address order.
+    csp::detail::spin_mutex locks[2] = {csp::detail::spin_mutex{csp::detail::lock_rank::channel},
+                                        csp::detail::spin_mutex{csp::detail::lock_rank::channel}};
+    locks[1].lock();
+    locks[0].lock();
+    std::puts("not reached");
+    return 0;
+  }
+  if (mode == "lock_rank_release_unheld") {
+    csp::detail::spin_mutex heap_lock{csp::detail::lock_rank::timers};
+    heap_lock.unlock();
+    std::puts("not reached");
+    return 0;
+  }
+  if (mode == "fork_then_go") {
+    fork_and_report([] {
+      csp::go([] {});
+      std::puts("go returned in the child");
+    });
+    return 0;
+  }
+  if (mode == "fork_then_recv") {
+    fork_and_report([] {
+      auto ch = csp::make_chan<int>();
+      std::puts("make_chan works in the child");
+      std::fflush(stdout);
+      (void)ch.recv();
+      std::puts("recv returned in the child");
+    });
+    return 0;
+  }
+  if (mode == "fork_then_exec") {
+    // exec, and a plain _exit: both untouched by csp.
+    fork_and_report([] {
+      ::execl("/bin/sh", "sh", "-c", "echo exec ran; exit 7", static_cast<char*>(nullptr));
+      ::_exit(127);
+    });
+    fork_and_report([] { ::_exit(5); });
+    // The parent's runtime still works.
+    auto ch = csp::make_chan<int>();
+    csp::go([ch] { ch.send(42); });
+    std::printf("parent got %d\n", ch.recv().value_or(-1));
     return 0;
   }
   std::fprintf(stderr, "crash_child: unknown mode '%s'\n", mode.c_str());

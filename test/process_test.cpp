@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "debug/lock_rank.hpp"
 #include "test_util.hpp"
 
 using csp_test::run_child;
@@ -348,5 +349,62 @@ TEST_CASE("process: globals still in use when main returns are not reported (Go 
   auto r = run_child("sync_globals_in_use_at_exit");
   CHECK(r.exit_status == 0);
   CHECK(has(r.out, "main done"));
+  CHECK_FALSE(has(r.out, "fatal error"));
+}
+
+// ---- lock ranks (checked builds: assertions on, or a sanitizer) ----------
+
+#if CSP_LOCK_RANK_CHECK
+TEST_CASE("process: taking a lower-ranked lock under a higher one is a lock ordering problem") {
+  auto r = run_child("lock_rank_inversion");
+  CHECK(r.exit_status == 128 + SIGABRT);
+  CHECK(has(r.out, "fatal error: lock ordering problem: acquiring timer heap (rank 5) while holding "
+                   "channel (rank 10)"));
+  CHECK(has(r.out, "this thread holds (oldest first):\n\tchannel (rank 10) at 0x"));
+  CHECK_FALSE(has(r.out, "not reached"));
+}
+
+TEST_CASE("process: channel locks taken against address order are a lock ordering problem") {
+  auto r = run_child("lock_rank_channels_descending");
+  CHECK(r.exit_status == 128 + SIGABRT);
+  CHECK(has(r.out, "fatal error: lock ordering problem: acquiring channel (rank 10) while holding "
+                   "channel (rank 10)"));
+  CHECK_FALSE(has(r.out, "not reached"));
+}
+
+TEST_CASE("process: releasing a ranked lock the thread does not hold is reported") {
+  auto r = run_child("lock_rank_release_unheld");
+  CHECK(r.exit_status == 128 + SIGABRT);
+  CHECK(has(r.out, "fatal error: lock ordering problem: releasing a lock this thread does not hold: "
+                   "timer heap (rank 5)"));
+  CHECK_FALSE(has(r.out, "not reached"));
+}
+#endif
+
+// ---- fork() ------------------------------------------------------------------
+
+TEST_CASE("process: go() in a child after fork() is a fatal error with status 2, not a lost goroutine") {
+  auto r = run_child("fork_then_go");
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "fatal error: csp used in a child process after fork()"));
+  CHECK(has(r.out, "child exited 2"));
+  CHECK_FALSE(has(r.out, "go returned in the child"));
+}
+
+TEST_CASE("process: a blocking receive in a child after fork() is a fatal error with status 2, not a hang") {
+  auto r = run_child("fork_then_recv");
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "make_chan works in the child"));
+  CHECK(has(r.out, "fatal error: csp used in a child process after fork()"));
+  CHECK(has(r.out, "child exited 2"));
+  CHECK_FALSE(has(r.out, "recv returned in the child"));
+}
+
+TEST_CASE("process: a child after fork() that only calls exec or _exit works, and so does the parent") {
+  auto r = run_child("fork_then_exec");
+  CHECK(r.exit_status == 0);
+  CHECK(has(r.out, "exec ran\nchild exited 7\n"));
+  CHECK(has(r.out, "child exited 5\n"));
+  CHECK(has(r.out, "parent got 42"));
   CHECK_FALSE(has(r.out, "fatal error"));
 }

@@ -402,6 +402,26 @@ TEST_CASE("time: a timer's channel outlives its handle and keeps the timer") {
   CHECK(wait_live_timers(base));
 }
 
+// A timer's channel whose last handle is buffered in another channel and
+// dropped by select's `case <-ch`: the drop disarms the timer, which takes
+// the timer heap lock. It must happen after the select released the outer
+// channel's lock (the heap lock ranks lower); checked builds abort on the
+// wrong order (lib/debug/lock_rank.hpp).
+TEST_CASE("time: select dropping a buffered timer channel's last handle disarms the timer") {
+  std::int64_t base = settled_live_timers();
+  auto outer = make_chan<recv_only<time_point>>(2);
+  outer.send(time::after(1h));
+  outer.send(time::after(1h));
+  CHECK(csp::detail::live_timers() == base + 2);
+  // The variadic form, then the dynamic one.
+  CHECK(select(recv(outer), default_case) == 0);
+  CHECK(wait_live_timers(base + 1));
+  std::vector<select_case> cases{recv(outer)};
+  CHECK(select(cases) == 0);
+  CHECK(wait_live_timers(base));
+  CHECK(outer.len() == 0);
+}
+
 TEST_CASE("time: ticker ticks at its period, and reset changes it (Go: TestTicker)") {
   const int count = 10;
   auto d = 20ms;

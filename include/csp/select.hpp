@@ -86,6 +86,9 @@ template <class C, class L>
 struct labelled_case;
 
 // recv_case: `case v := <-ch` (dst set) or `case <-ch` (the value dropped).
+// A dropped value lands in `dropped` and is destroyed once chosen, after
+// the select released its channel locks: its destructor may take runtime
+// locks (the last handle of a timer's channel disarms the timer).
 template <class T>
 struct recv_case {
   // select_case_tag marks a case type for select(); c is the channel (null:
@@ -93,12 +96,13 @@ struct recv_case {
   using select_case_tag = void;
   detail::chan_core* c;
   std::optional<T>* dst;
+  std::optional<T> dropped{};
 
   // to_scase, is_default and chosen are how select() reads the case and
   // completes it once chosen; not for direct use.
-  detail::scase to_scase() const noexcept { return {c, dst, nullptr, false}; }
+  detail::scase to_scase() noexcept { return {c, dst != nullptr ? dst : &dropped, nullptr, false}; }
   bool is_default() const noexcept { return false; }
-  void chosen() const noexcept {}
+  void chosen() noexcept { dropped.reset(); }
   // as labels the case (see the top of the file).
   template <class L>
   labelled_case<recv_case, L> as(L label) const noexcept {
@@ -347,7 +351,15 @@ class select_case {
   // A select_case is made from any case helper's result: recv, send,
   // default_case, on_recv, on_send, on_default.
   template <class T>
-  select_case(const recv_case<T>& rc) noexcept : c_(rc.c), elem_(rc.dst) {
+  select_case(const recv_case<T>& rc) : c_(rc.c), elem_(rc.dst) {
+    if (elem_ == nullptr) {
+      // `case <-ch`: the value lands here and is destroyed once the
+      // select has released its locks (see recv_case).
+      auto s = std::make_shared<std::optional<T>>();
+      elem_ = s.get();
+      run_ = [](void* p) { static_cast<std::optional<T>*>(p)->reset(); };
+      state_ = std::move(s);
+    }
     detail::chan_retain(c_);
   }
   template <class T>

@@ -7,7 +7,7 @@
 // Invariants (under mu): head is null or the first of the shard's objects;
 // an object is linked in at most one shard, through its all_prev/all_next
 // (T's fields, null while unlinked), which nothing else touches while it
-// is linked. Lock order: the owner's (lib/debug/lock_rank.hpp).
+// is linked. Lock order: the owner's, its Rank (lib/debug/lock_rank.hpp).
 #pragma once
 
 #include <mutex>
@@ -17,9 +17,9 @@
 
 namespace csp::detail {
 
-template <class T>
+template <class T, lock_rank Rank>
 struct alignas(64) registry_shard {
-  spin_mutex mu;
+  spin_mutex mu{Rank};
   T* head CSP_GUARDED_BY(mu) = nullptr;
 
   void add(T* x) noexcept {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/cpu_relax.hpp"
+#include "debug/fatal.hpp"
 
 namespace csp::detail {
 
@@ -42,6 +43,9 @@ void spin_mutex::lock_slow() noexcept {
     for (int k = 0; k < pause; ++k) cpu_relax();
     if (pause < max_pause_run) pause *= 2;
   }
+  // In a fork() child the holder may be a thread that no longer exists:
+  // say so rather than sleep forever (debug/fatal.hpp).
+  fatal_if_forked_away();
   // Mark "maybe sleepers" so the holder's unlock() issues a wake-up.
   while (state_.exchange(2, std::memory_order_acquire) != 0) futex_wait(&state_, 2);
 }

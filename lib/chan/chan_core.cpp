@@ -127,7 +127,12 @@ op_status chan_core::recv_locked(void* dst, wake_list& wakes, std::exception_ptr
         return op_status::failed;
       }
     }
-    if (ops->size != 0) ops->destroy(head);
+    // Never drop the value here: its destructor would run under mu, and
+    // the last handle of a timer's channel takes the timer heap lock, of
+    // lower rank (lib/debug/lock_rank.hpp). A dropping receive (select's
+    // `case <-ch`) lands in the facade's storage and is destroyed there.
+    CSP_ASSERT(dst != nullptr || ops->size == 0);
+    if (ops->size != 0) ops->destroy(head);  // moved from
     if (++recvx == cap) recvx = 0;
     count.store(n - 1, std::memory_order_relaxed);  // relaxed: see `count`
     // The buffer was full if a sender waits: refill the freed slot from the

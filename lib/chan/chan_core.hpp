@@ -137,7 +137,7 @@ struct chan_core {
   // every line that holds a byte of mu clear of the other fields, whatever
   // the object's alignment.
   char mu_gap_before_[64];
-  spin_mutex mu;
+  spin_mutex mu{lock_rank::channel};
   char mu_gap_after_[64];
   // count: elements in buf. Written under mu; read without it by len(), a
   // snapshot by nature as Go's len(ch) is: relaxed, no partner.
@@ -206,9 +206,11 @@ struct chan_core {
   // `wakes`. On `failed`, nothing happened and err holds the exception.
   op_status send_locked(void* src, const source_ops* how, wake_list& wakes,
                         std::exception_ptr& err) noexcept CSP_REQUIRES(mu);
-  // recv_locked tries to receive into *dst (an empty std::optional<T>, or
-  // null to drop the value): from the buffer (refilling it from a parked
-  // sender), else from a parked sender. Never blocks.
+  // recv_locked tries to receive into *dst (an empty std::optional<T>; null
+  // only for zero-size elements, or to leave an unbuffered sender's value
+  // with it): from the buffer (refilling it from a parked sender), else
+  // from a parked sender. Never blocks, and never destroys a value: that
+  // would run user code and maybe take a lower-ranked lock under mu.
   op_status recv_locked(void* dst, wake_list& wakes, std::exception_ptr& err) noexcept
       CSP_REQUIRES(mu);
 

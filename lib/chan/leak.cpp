@@ -102,7 +102,7 @@ namespace {
 
 constexpr int chan_shard_count = 16;
 
-using chan_shard = registry_shard<chan_core>;
+using chan_shard = registry_shard<chan_core, lock_rank::chan_registry>;
 
 constinit chan_shard chan_shards[chan_shard_count];
 

@@ -66,7 +66,7 @@ struct cancel_node : context_node {
   std::optional<time::time_point> own_deadline;  // immutable after construction
   cancel_node* linked_to = nullptr;              // immutable once linked; see the top of the file
 
-  spin_mutex mu;  // covers the fields below; held briefly, never across a park
+  spin_mutex mu{lock_rank::context};  // covers the fields below; held briefly, never across a park
   std::error_code err CSP_GUARDED_BY(mu);
   std::unordered_map<cancel_node*, std::weak_ptr<cancel_node>> children CSP_GUARDED_BY(mu);
   time::timer* deadline_timer CSP_GUARDED_BY(mu) = nullptr;  // owned; after_func for own_deadline

@@ -25,6 +25,17 @@ void fatal_internal(const char* what, const char* file, int line) noexcept {
   std::abort();
 }
 
+std::atomic<bool> forked_away{false};
+
+void fatal_forked_away() noexcept {
+  // No fflush: the child's stdio buffers are copies of the parent's, and
+  // flushing them would print the parent's pending output twice.
+  write_stderr(
+      "fatal error: csp used in a child process after fork(): the runtime's threads do not exist "
+      "there; a child of a process running csp may only call exec or _exit\n");
+  ::_exit(2);
+}
+
 void fatal_user(const char* what) noexcept {
   std::fflush(nullptr);
   write_stderr("fatal error: ");

@@ -22,7 +22,7 @@ namespace csp::detail {
 
 struct errgroup_state {
   sync::wait_group wg;
-  spin_mutex mu;
+  spin_mutex mu{lock_rank::errgroup};
   std::exception_ptr err CSP_GUARDED_BY(mu);   // the first failure
   context::cancel_func cancel CSP_GUARDED_BY(mu);  // with_context's; no-op otherwise
   chan<> sem CSP_GUARDED_BY(mu);               // nil: no limit

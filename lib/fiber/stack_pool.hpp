@@ -111,7 +111,7 @@ class stack_pool {
   std::atomic<std::size_t> guard_budget_;  // guarded stacks still allowed
   std::atomic<bool> populate_{true};  // MADV_POPULATE_WRITE works here
 
-  mutable spin_mutex mu_;
+  mutable spin_mutex mu_{lock_rank::stack_pool};
   std::deque<stack> warm_ CSP_GUARDED_BY(mu_);    // free, pages possibly resident; back = warmest
   std::vector<stack> cold_ CSP_GUARDED_BY(mu_);   // free, pages given back
   std::size_t low_water_ CSP_GUARDED_BY(mu_) = 0;  // min warm_.size() since the last trim

@@ -11,6 +11,7 @@
 //     worker is busy; it costs nothing when no task waits for I/O.
 #include <mutex>
 
+#include "base/ranked_mutex.hpp"
 #include "debug/fatal.hpp"
 #include "netpoll/netpoll.hpp"
 #include "sched/scheduler.hpp"
@@ -38,8 +39,8 @@ bool netpoll_inited() noexcept { return inited.load(std::memory_order_acquire); 
 
 int netpoll_register(int fd, poll_desc* pd) noexcept {
   if (!inited.load(std::memory_order_acquire)) {
-    static std::mutex init_mu;
-    std::lock_guard<std::mutex> lock(init_mu);
+    static ranked_mutex init_mu{lock_rank::netpoll_init};
+    std::lock_guard<ranked_mutex> lock(init_mu);
     if (!inited.load(std::memory_order_relaxed)) {
       if (int err = backend_init()) return err;
       // release; pairs with the acquire in netpoll_inited(): a worker that

@@ -93,7 +93,7 @@ struct poll_desc {
   // mu covers both directions and closing's writes. Held for a few field
   // updates and at most a timer re-arm; never across a park (pd_wait
   // releases it through park), never while calling ready().
-  spin_mutex mu;
+  spin_mutex mu{lock_rank::poll_desc};
   int fd = -1;
   std::atomic<bool> closing{false};  // written under mu
   // hung_up: the backend reported a hang-up or an error on the fd (sticky

@@ -14,7 +14,7 @@ namespace {
 
 // The pool of recycled descriptors (Go's pollcache). Never shrinks: see
 // "Memory" in netpoll.hpp.
-spin_mutex pool_mu;
+spin_mutex pool_mu{lock_rank::poll_desc_pool};
 poll_desc* pool_free CSP_GUARDED_BY(pool_mu) = nullptr;
 
 poll_desc::direction& dir_of(poll_desc* pd, io_mode mode) noexcept {

@@ -21,14 +21,16 @@
 // deadlocked. The helpers count as runtime threads (never as user threads
 // that could still act).
 //
-// Lock order: mu_ is a leaf (a std::mutex: helpers sleep on it), taken
-// with no runtime lock held.
+// Lock order: mu_ (a ranked_mutex: helpers sleep on it) is taken with no
+// runtime lock held; under it, starting a helper counts it with the
+// scheduler (lib/debug/lock_rank.hpp).
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <thread>
 
+#include "base/ranked_mutex.hpp"
 #include "csp/runtime.hpp"
 #include "debug/fatal.hpp"
 #include "sched/park.hpp"
@@ -71,7 +73,7 @@ class blocking_pool {
  private:
   // enqueue queues job and finds it a helper. Runs on a worker's g0.
   void enqueue(blocking_job* job) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ranked_mutex> lock(mu_);
     queue_.push_back(job);
     // idle_ still counts a helper that was notified for an earlier job and
     // has not woken to take it: only a queue longer than idle_ proves this
@@ -98,10 +100,10 @@ class blocking_pool {
   }
 
   void helper() {
-    std::unique_lock<std::mutex> lock(mu_);
+    std::unique_lock<ranked_mutex> lock(mu_);
     for (;;) {
       ++idle_;
-      cv_.wait(lock, [&] { return !queue_.empty(); });
+      mu_.wait(cv_, [&] { return !queue_.empty(); });
       --idle_;
       blocking_job* job = queue_.front();
       queue_.pop_front();
@@ -121,7 +123,7 @@ class blocking_pool {
     }
   }
 
-  std::mutex mu_;
+  ranked_mutex mu_{lock_rank::blocking_pool};
   std::condition_variable cv_;
   std::deque<blocking_job*> queue_;  // guarded by mu_
   int idle_ = 0;                     // guarded by mu_

@@ -98,6 +98,9 @@ long sanitizer_threads(long process_threads) noexcept {
 }  // namespace
 
 void check_deadlock() noexcept {
+  // A plain thread about to sleep in a fork() child: nothing would wake it
+  // (sched/fork.cpp).
+  fatal_if_forked_away();
   if (pending_wakers.load(std::memory_order_seq_cst) != 0) return;
   std::int64_t parked = parked_threads.load(std::memory_order_seq_cst);
   if (parked == 0) return;  // no thread is blocked in csp: the main thread can still act

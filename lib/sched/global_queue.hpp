@@ -56,7 +56,7 @@ class global_queue {
  private:
   void grow() noexcept CSP_REQUIRES(mu_);
 
-  spin_mutex mu_;
+  spin_mutex mu_{lock_rank::global_queue};
   goroutine** slots_ CSP_GUARDED_BY(mu_) = nullptr;
   std::uint32_t cap_ CSP_GUARDED_BY(mu_) = 0;
   std::uint32_t head_ CSP_GUARDED_BY(mu_) = 0;

@@ -15,6 +15,7 @@
 #include "base/spin_mutex.hpp"
 #include "debug/fatal.hpp"
 #include "sched/dump.hpp"
+#include "sched/fork.hpp"
 #include "sched/goroutine_cache.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/trace.hpp"
@@ -45,7 +46,7 @@ namespace {
 
 constexpr int registry_shards = 64;
 
-using goroutine_shard = registry_shard<goroutine>;
+using goroutine_shard = registry_shard<goroutine, lock_rank::registry>;
 
 goroutine_shard* shards() {
   static goroutine_shard* s = new goroutine_shard[registry_shards];  // never destroyed
@@ -98,8 +99,13 @@ void for_each_goroutine_locked(void (*f)(goroutine*, void*), void* ctx) noexcept
 
 // ---- lifecycle ------------------------------------------------------------------
 
+// The fork() check is armed when the library is loaded, here because this
+// file is linked into every program that can start the runtime.
+[[maybe_unused]] const bool fork_check_armed = (install_fork_check(), true);
+
 goroutine* new_goroutine(std::size_t size, std::size_t align, void** storage,
                          const csp::detail::source_location& created_at) {
+  fatal_if_forked_away();  // no worker would ever run it (sched/fork.cpp)
   scheduler::instance();  // start the runtime on first use
   goroutine* g = take_goroutine();
   g->created_at = created_at;

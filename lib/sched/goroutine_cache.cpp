@@ -16,7 +16,7 @@ constexpr int batch = cache_size / 2;
 constexpr long global_limit = 16384;  // blocks (~3.4 MB) kept for reuse process-wide
 
 struct global_free_list {
-  spin_mutex mu;
+  spin_mutex mu{lock_rank::goroutine_cache};
   goroutine* head CSP_GUARDED_BY(mu) = nullptr;  // linked through sched_next
   long size CSP_GUARDED_BY(mu) = 0;
 };

@@ -40,7 +40,7 @@ namespace csp::detail {
 namespace {
 
 struct main_wait {
-  spin_mutex mu;
+  spin_mutex mu{lock_rank::main_wait};
   bool done = false;     // guarded by mu
   task* waiter = nullptr;  // guarded by mu
 };

@@ -14,6 +14,7 @@
 #include <mutex>
 #include "csp/detail/source_location.hpp"
 
+#include "base/ranked_mutex.hpp"
 #include "base/spin_mutex.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/scheduler.hpp"
@@ -57,18 +58,18 @@ struct trace_buffer {
   std::int64_t block_start = 0;  // thread: when it parked
   wait_reason block_reason = wait_reason::none;
   std::uint64_t flow_seq = 0;
-  spin_mutex flush_mu;           // see trace.hpp
+  spin_mutex flush_mu{lock_rank::trace_flush};           // see trace.hpp
   std::atomic<std::uint32_t> len{0};
   trace_event ev[buffer_events];
 };
 
-spin_mutex file_mu;  // guards the file and `closed`
+spin_mutex file_mu{lock_rank::trace_file};  // guards the file and `closed`
 std::FILE* file = nullptr;
 bool closed = false;
 bool first_event = true;
 std::int64_t t0 = 0;
 
-std::mutex buffers_mu;  // guards the list head and next_thread_tid
+ranked_mutex buffers_mu{lock_rank::trace_buffers};  // guards the list head and next_thread_tid
 trace_buffer* buffers = nullptr;
 int next_thread_tid = 1000;
 
@@ -83,7 +84,7 @@ std::int64_t now_ns() noexcept {
 trace_buffer* new_buffer() {
   auto* b = new trace_buffer();
   worker* w = current_worker();
-  std::lock_guard<std::mutex> lock(buffers_mu);
+  std::lock_guard<ranked_mutex> lock(buffers_mu);
   if (w != nullptr) {
     b->tid = w->index + 1;
   } else {
@@ -380,7 +381,7 @@ void trace_thread_unpark(task* t) noexcept {
 void trace_flush_at_exit() noexcept {
   if (!trace_on) return;
   std::int64_t end = now_ns();
-  std::lock_guard<std::mutex> list(buffers_mu);
+  std::lock_guard<ranked_mutex> list(buffers_mu);
   for (trace_buffer* b = buffers; b != nullptr; b = b->next) {
     std::lock_guard<spin_mutex> own(b->flush_mu);
     std::lock_guard<spin_mutex> f(file_mu);

@@ -67,7 +67,7 @@ struct alignas(64) sema_root {
   // lock covers heads and every queued waiter's links. Held for a few
   // hundred nanoseconds; never across a park (park releases it) or a
   // ready().
-  spin_mutex lock;
+  spin_mutex lock{lock_rank::semaphore_slot};
   sema_waiter* heads CSP_GUARDED_BY(lock) = nullptr;
   // nwait: semaphore waiters registered in this root, incremented under
   // lock before the waiter's last look at the count. semrelease reads it

@@ -104,7 +104,7 @@ class timer_heap {
   // mu covers the heap array and the guarded fields of every timer_node.
   // Held for O(log n) plus at most one non-blocking channel operation; no
   // park, no user code, no allocation other than the array's growth.
-  spin_mutex mu;
+  spin_mutex mu{lock_rank::timers};
 
   void push(timer_node* t) CSP_REQUIRES(mu);
   void remove(timer_node* t) CSP_REQUIRES(mu);
