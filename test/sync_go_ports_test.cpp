@@ -221,17 +221,11 @@ TEST_CASE("go/sync/mutex_test: TestMutexFairness — a waiter gets in against a 
     spawn_counted(finished, [&] {
       while (!stop.load()) {
         mu.lock();
-#if defined(CSP_TSAN)
-        // Go's own test: time.Sleep parks while holding the lock. Under
-        // TSan the harsher variant below (a thread sleep that stalls the
-        // worker, so the woken waiter must be stolen from its run_next)
-        // stalled for the whole limit about once in ten loaded runs; that
-        // is tracked in docs/testing.md ("Known problems"), and the plain
-        // and ASan builds keep running it.
-        time::sleep(100us);
-#else
-        std::this_thread::sleep_for(100us);  // holds its worker, as time.Sleep holds the lock
-#endif
+        // Harsher than Go's time.Sleep: a thread sleep holds the worker
+        // too, so the waiter this unlock readies must be stolen from its
+        // run_next. (Under TSan this once stalled about one run in ten: a
+        // yield queued the yielder with no wake-up, fixed in ed968c8.)
+        std::this_thread::sleep_for(100us);
         mu.unlock();
       }
     });
