@@ -155,9 +155,14 @@ TEST_CASE("time: timers fire in deadline order (Go: TestAfterQueuing)") {
   for (int attempt = 0;; ++attempt) {
     auto result = make_chan<int>(slots.size());
     auto start = now();
+    // As Go's `go await(slot, result, After(slot*delta))`: the timers start
+    // here, one after another; a goroutine only waits for its own. (Started
+    // inside the goroutines, their deadlines moved with each goroutine's
+    // start-up, several ms apiece under TSan on a loaded machine, and the
+    // order broke in most runs.)
     for (int s : slots) {
-      go([=] {
-        time::after(delta * s).recv();
+      go([=, c = time::after(delta * s)] {
+        c.recv();
         result.send(s);
       });
     }
@@ -250,8 +255,8 @@ TEST_CASE("time: after_func stop racing with fire: exactly one of them wins") {
 
 TEST_CASE("time: reset returns whether the timer was pending (Go: TestReset)") {
   time::timer t{1h};
+  auto start = now();    // before the reset: a pause after it must not shorten the wait
   CHECK(t.reset(30ms));  // pending: true
-  auto start = now();
   auto v = t.c.recv();
   CHECK(now() - start >= 30ms);
   REQUIRE(v);
