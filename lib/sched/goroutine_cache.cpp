@@ -76,8 +76,10 @@ struct thread_cache {
 // never switch goroutines, so the thread cannot change under them.
 __attribute__((tls_model("initial-exec"))) thread_local thread_cache tls_cache;
 
-// exit_hook gives an exiting thread's cached blocks back. Touched only when
-// a thread first refills its cache.
+// exit_hook gives an exiting thread's cached blocks back. Touched (armed)
+// only when a thread's cache is empty: before its first refill, and before
+// its first give-back, since a plain thread that runs goroutines on a lent
+// slot (sched/lend.cpp) may give blocks back without ever taking one.
 struct exit_hook {
   ~exit_hook() {
     if (tls_cache.len > 0) tls_cache.spill(tls_cache.len);
@@ -85,12 +87,16 @@ struct exit_hook {
 };
 thread_local exit_hook tls_exit_hook;
 
+void arm_exit_hook() noexcept {
+  [[maybe_unused]] static thread_local bool armed = (static_cast<void>(&tls_exit_hook), true);
+}
+
 }  // namespace
 
 __attribute__((noinline)) goroutine* take_goroutine() {
   thread_cache& c = tls_cache;
   if (c.len == 0) {
-    [[maybe_unused]] static thread_local bool armed = (static_cast<void>(&tls_exit_hook), true);
+    arm_exit_hook();
     c.refill();
   }
   if (c.len == 0) return new goroutine();
@@ -101,6 +107,7 @@ __attribute__((noinline)) goroutine* take_goroutine() {
 
 __attribute__((noinline)) void give_back_goroutine(goroutine* g) noexcept {
   thread_cache& c = tls_cache;
+  if (c.len == 0) arm_exit_hook();
   if (c.len == cache_size) c.spill(batch);
   c.items[c.len++] = g;
 }
