@@ -164,6 +164,10 @@ task* current_task() noexcept {
 bool in_goroutine() noexcept { return current_goroutine() != nullptr; }
 
 void park(wait_reason why, void (*unlock)(void*), void* arg) {
+  // In a fork() child the workers are gone: neither a goroutine nor a
+  // thread (which would borrow a slot's copied state) may block there
+  // (sched/fork.cpp). One relaxed load.
+  fatal_if_forked_away();
   worker* w = current_worker();
   goroutine* g = w ? w->current : nullptr;
   if (g == nullptr) {
