@@ -167,6 +167,37 @@ void wait_parks(const char* reason, std::uint64_t n) {
   return 0;
 }
 
+// watched_static: a static the exit_from_goroutine readers use. Constructed
+// before main (before the runtime starts), so destroyed after the runtime's
+// exit hook, as a program's globals are. Its destructor takes a while (as
+// a program's destruction sequence may), and any goroutine still running
+// meanwhile sees `destroyed` and says so.
+struct watched_static {
+  std::atomic<bool> destroyed{false};
+  std::vector<std::string> data = std::vector<std::string>(64, std::string(100, 'x'));
+  ~watched_static() {
+    destroyed.store(true);
+    data.clear();  // frees the strings: a reader still in them is a use-after-free under ASan
+    std::this_thread::sleep_for(20ms);
+  }
+} watched;
+
+// read_watched reads every string of `watched` for about a millisecond; it
+// ends the process (status 3) if it finds the static destroyed.
+[[gnu::noinline]] std::size_t read_watched() {
+  std::size_t sum = 0;
+  const auto until = std::chrono::steady_clock::now() + 1ms;
+  while (std::chrono::steady_clock::now() < until) {
+    if (watched.destroyed.load()) {
+      static const char msg[] = "a goroutine ran during static destruction\n";
+      (void)!::write(2, msg, sizeof msg - 1);
+      ::_exit(3);
+    }
+    for (const std::string& s : watched.data) sum += static_cast<unsigned char>(s[s.size() / 2]);
+  }
+  return sum;
+}
+
 // A global lock held by an abandoned goroutine when main returns: Go frees
 // nothing at exit, so neither may csp complain.
 csp::sync::mutex global_mu;
@@ -591,6 +622,25 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(2s);
     std::puts("overflow not detected");
     return 0;
+  }
+  if (mode == "exit_from_goroutine") {
+    // Goroutines reading a static in slices of a millisecond, yielding in
+    // between; another calls exit(0) in the middle of their slices. The
+    // static's destructor must not run while any of them is running.
+    std::atomic<std::size_t> sink{0};
+    for (int i = 0; i < 4; ++i)
+      csp::go([&sink] {
+        for (;;) {
+          sink += read_watched();
+          csp::runtime::gosched();
+        }
+      });
+    csp::go([] {
+      csp::time::sleep(5ms);
+      std::exit(0);
+    });
+    std::this_thread::sleep_for(10s);
+    return 1;
   }
   if (mode == "sigquit") {
     for (int i = 0; i < 3; ++i) csp::go([] { block_forever(csp::detail::wait_reason::select); });

@@ -21,6 +21,7 @@
 #include "debug/fatal.hpp"
 #include "fiber/stack_guard.hpp"
 #include "netpoll/netpoll.hpp"
+#include "sched/quiesce.hpp"
 #include "sched/trace.hpp"
 #include "time/timer_heap.hpp"
 
@@ -97,6 +98,7 @@ void register_stacks_for_leak_check() {
 void on_process_exit(int, void*) {
   if (scheduler::started()) {
     scheduler::instance().exiting.store(true, std::memory_order_seq_cst);
+    quiesce_at_exit();  // the destructors after this hook run with no goroutine running
     trace_flush_at_exit();
 #if defined(CSP_ASAN)
     register_stacks_for_leak_check();
