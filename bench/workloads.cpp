@@ -321,9 +321,8 @@ void mem_parked_real(std::int64_t n) {
   parked.add(int(n));
   exited.add(int(n));
   mu.lock();
-  const char* only = std::getenv("MPR_ONLY");
   for (std::int64_t i = 0; i < n; ++i) {
-    switch (only ? std::atoi(only) : int(i % 5)) {
+    switch (int(i % 5)) {
       case 0:  // a worker ranging over its jobs
         go([&, jobs] {
           parked.done();

@@ -31,10 +31,10 @@ bool is_overflow(const goroutine* g, std::uintptr_t addr, std::uintptr_t sp) noe
   if (g == nullptr || !g->stk) return false;
   auto bottom = reinterpret_cast<std::uintptr_t>(g->stk.bottom);
   bool fault_below = addr < bottom && addr + overflow_reach >= bottom;
-  // Past the mprotect guard budget (kernels without guard markers) nothing stops an overflow at its own stack's
-  // bottom: it runs down through the unguarded stacks below, and whatever
-  // else is mapped there, until it faults somewhere, its stack pointer far
-  // below its stack. So any stack pointer below the running goroutine's
+  // Past the mprotect guard budget (kernels without guard markers) nothing
+  // stops an overflow at its own stack's bottom: it runs down through the
+  // unguarded stacks below, and whatever else is mapped there, until it
+  // faults somewhere, its stack pointer far below its stack. So any stack pointer below the running goroutine's
   // stack is its overflow, except on the worker's own stack (g0), where
   // the scheduler runs for a moment with the goroutine still current.
   bool on_g0 = false;
