@@ -107,14 +107,18 @@ stack_pool::stack_pool() {
 }
 
 // install_markers puts a guard marker over each stack's guard region; false
-// if the kernel has none (then nothing was installed).
+// if the first one fails (a kernel without markers answers EINVAL; then
+// nothing was installed).
 static bool install_markers(char* base, std::size_t count, std::size_t stride) noexcept {
   for (std::size_t i = 0; i < count; ++i) {
     if (::madvise(base + i * stride, stack_guard_bytes, MADV_GUARD_INSTALL) != 0) {
-      if (i == 0 && (errno == EINVAL || errno == ENOSYS)) return false;
-      // Mid-slab failure (ENOMEM for page tables): the stacks above it
-      // would be unguarded; there is no memory to run them anyway.
-      fatal_user("out of memory: cannot install goroutine stack guards");
+      if (i == 0) return false;
+      // Mid-slab (ENOMEM for page tables): the stacks above would go
+      // unguarded, and there is no memory to run them anyway.
+      char msg[160];
+      std::snprintf(msg, sizeof msg, "out of memory: cannot install goroutine stack guards: %s",
+                    std::strerror(errno));
+      fatal_user(msg);
     }
   }
   return true;
@@ -130,18 +134,18 @@ static void populate_top(const stack& s, std::size_t page, std::atomic<bool>& en
 
 void stack_pool::grow() {
   const std::size_t stride = stack_size_ + stack_guard_bytes;  // guard region (or spacer) below each stack
-  bool markers = markers_.load(std::memory_order_relaxed);
-  bool guarded = markers;
-  if (!markers) {
-    std::size_t budget = guard_budget_.load(std::memory_order_relaxed);
-    while (budget >= stacks_per_guarded_slab &&
-           !(guarded = guard_budget_.compare_exchange_weak(budget, budget - stacks_per_guarded_slab,
-                                                           std::memory_order_relaxed))) {
-    }
+  // mprotect guards while the budget lasts (gdb's gcore reads around them,
+  // not across a marker: stack_pool.hpp), then guard markers, else none.
+  std::size_t budget = guard_budget_.load(std::memory_order_relaxed);
+  bool guarded = false;
+  while (budget >= stacks_per_guarded_slab &&
+         !(guarded = guard_budget_.compare_exchange_weak(budget, budget - stacks_per_guarded_slab,
+                                                         std::memory_order_relaxed))) {
   }
+  const bool markers = !guarded && markers_.load(std::memory_order_relaxed);
   // Marker-guarded slabs cost one VMA whatever their size: as large as the
   // unguarded ones.
-  std::size_t count = guarded && !markers ? stacks_per_guarded_slab : stacks_per_unguarded_slab;
+  std::size_t count = guarded ? stacks_per_guarded_slab : stacks_per_unguarded_slab;
   void* base = ::mmap(nullptr, stride * count, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) {
@@ -154,12 +158,10 @@ void stack_pool::grow() {
   }
   char* lo = static_cast<char*>(base);
   if (markers && !install_markers(lo, count, stride)) {
-    // A kernel before 6.13: the mprotect budget from now on. This slab's
-    // count is an unguarded slab's; give it back and map again.
+    // A kernel before 6.13: unguarded slabs from now on.
     markers_.store(false, std::memory_order_relaxed);
-    ::munmap(base, stride * count);
-    grow();
-    return;
+  } else if (markers) {
+    guarded = true;
   }
   stack fresh[stacks_per_unguarded_slab];
   for (std::size_t i = 0; i < count; ++i) {

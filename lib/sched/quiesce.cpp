@@ -30,11 +30,12 @@ int others_running(const goroutine* self) noexcept {
   int skipped = for_each_goroutine(
       [](const goroutine* g, void* ctx) {
         auto* c = static_cast<running_count*>(ctx);
-        // relaxed: a goroutine seen waiting or runnable has switched out
-        // (park/yield store the state before the switch, but what runs
-        // after that store is the runtime's, never the program's code);
-        // exiting keeps it from being resumed.
-        if (g != c->self && g->state.load(std::memory_order_relaxed) == gstate::running) ++c->n;
+        // acquire; pairs with park's release store of `waiting`: what the
+        // goroutine did before it parked happens before the destructors.
+        // A goroutine seen waiting or runnable has switched out (what runs
+        // after park's or yield's store is the runtime's code, not the
+        // program's), and exiting keeps it from being resumed.
+        if (g != c->self && g->state.load(std::memory_order_acquire) == gstate::running) ++c->n;
       },
       &c, /*try_only=*/true);
   return c.n + skipped;
