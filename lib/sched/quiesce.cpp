@@ -30,8 +30,9 @@ int others_running(const goroutine* self) noexcept {
   int skipped = for_each_goroutine(
       [](const goroutine* g, void* ctx) {
         auto* c = static_cast<running_count*>(ctx);
-        // acquire; pairs with park's release store of `waiting`: what the
-        // goroutine did before it parked happens before the destructors.
+        // acquire; pairs with the release stores of `waiting` (park) and
+        // `runnable` (yield, ready): what the goroutine did before it
+        // switched out happens before the destructors.
         // A goroutine seen waiting or runnable has switched out (what runs
         // after park's or yield's store is the runtime's code, not the
         // program's), and exiting keeps it from being resumed.
