@@ -50,6 +50,8 @@ WORKLOADS = {
     "select_timeout": (("select_timeout",), None, 200_000),
     "select_timeout_stop": (("select_timeout_stop",), None, 400_000),
     "mem_parked": (("mem_parked_sys", "mem_parked_rss"), None, 100_000),
+    # Parked through channel, select, sleep, mutex and wait_group (issue 16).
+    "mem_parked_real": (("mem_parked_real_rss",), None, 100_000),
     "mutex_contended": (("mutex_contended",), None, 200_000),
     "prime_sieve": (("prime_sieve",), None, 2_000),
     "wg_fanout": (("wg_fanout",), None, 2_000),
@@ -81,6 +83,7 @@ TARGETS = {
     "skynet": 0.5,
     "mutex_contended": 1.0,
     "mem_parked_rss": 1.6,
+    "mem_parked_real_rss": 1.7,  # issue 16
     # The real-programs issue's targets.
     "daisy_chain": 0.7,
     "daisy_chain_rss": 1.7,

@@ -304,6 +304,94 @@ void mem_parked(std::int64_t n) {
   exited.wait();
 }
 
+// mem_parked_real: n goroutines parked through the common operations from
+// ordinary lambdas, a fifth each: ranging over a channel of strings, a
+// select loop over that channel and a quit channel, a sleep loop, a
+// sync::mutex the body holds, a wait_group's wait. The growth of RSS per
+// goroutine, measured once all have parked; then each is released.
+void mem_parked_real(std::int64_t n) {
+  const std::int64_t rss0 = vm_rss();
+  auto jobs = make_chan<std::string>();
+  auto quit = make_chan<>();
+  sync::mutex mu;
+  sync::wait_group gate, parked, exited;
+  std::atomic<bool> stop{false};
+  std::atomic<std::int64_t> total{0};
+  gate.add(1);
+  parked.add(int(n));
+  exited.add(int(n));
+  mu.lock();
+  for (std::int64_t i = 0; i < n; ++i) {
+    switch (int(i % 5)) {
+      case 0:  // a worker ranging over its jobs
+        go([&, jobs] {
+          parked.done();
+          std::size_t bytes = 0;
+          for (std::string job : jobs) bytes += job.size();
+          total += std::int64_t(bytes);
+          exited.done();
+        });
+        break;
+      case 1:  // a worker selecting between jobs and quit
+        go([&, jobs, quit] {
+          parked.done();
+          std::size_t bytes = 0;
+          for (bool done = false; !done;) {
+            select(on_recv(jobs, [&](std::optional<std::string> job) {
+                     if (job) bytes += job->size();
+                     else done = true;
+                   }),
+                   on_recv(quit, [&](std::optional<unit>) { done = true; }));
+          }
+          total += std::int64_t(bytes);
+          exited.done();
+        });
+        break;
+      case 2:  // a poller sleeping between checks
+        go([&] {
+          parked.done();
+          int rounds = 0;
+          while (!stop.load(std::memory_order_relaxed)) {
+            time::sleep(std::chrono::seconds(1));
+            ++rounds;
+          }
+          total += rounds;
+          exited.done();
+        });
+        break;
+      case 3:  // a counter under a mutex
+        go([&, i] {
+          parked.done();
+          {
+            std::lock_guard<sync::mutex> lock(mu);
+            total += i;
+          }
+          exited.done();
+        });
+        break;
+      default:  // waiting for a start signal
+        go([&] {
+          parked.done();
+          gate.wait();
+          exited.done();
+        });
+        break;
+    }
+  }
+  parked.wait();
+  // Let the last few reach their park (see the header: yield, not sleep).
+  for (auto until = clock_type::now() + std::chrono::milliseconds(100); clock_type::now() < until;)
+    runtime::gosched();
+  const std::int64_t rss1 = vm_rss();
+  report("mem_parked_real_rss", double(rss1 - rss0) / double(n), "bytes/goroutine");
+  stop = true;
+  quit.close();
+  jobs.close();
+  mu.unlock();
+  gate.done();
+  exited.wait();
+}
+
 // mutex_contended: 4 goroutines each increment a shared counter n times
 // under one sync::mutex.
 void mutex_contended(std::int64_t n) {
@@ -739,6 +827,7 @@ const std::map<std::string, workload>& workloads() {
       {"select_timeout", {2'000'000, select_timeout}},            // n = ops
       {"select_timeout_stop", {4'000'000, select_timeout_stop}},  // n = ops
       {"mem_parked", {1'000'000, mem_parked}},                    // n = goroutines
+      {"mem_parked_real", {500'000, mem_parked_real}},            // n = goroutines
       {"mutex_contended", {1'000'000, mutex_contended}},          // n = per goroutine
       {"prime_sieve", {5'000, prime_sieve}},                      // n = primes
       {"wg_fanout", {10'000, wg_fanout}},                         // n = goroutines per round

@@ -139,6 +139,10 @@ install_check() {
   [[ -f "$gdbpy" && -f "$prefix/share/csp/csp-gdb.py" ]] || { echo "csp-gdb.py was not installed as $gdbpy" >&2; return 1; }
 
   echo "-- pkg-config consumer"
+  # Large frames must probe their pages in programs built against csp too
+  # (docs/runtime.md, "Stacks").
+  PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --cflags csp | grep -q -- -fstack-clash-protection ||
+    { echo "csp.pc does not pass -fstack-clash-protection" >&2; return 1; }
   # shellcheck disable=SC2046  # pkg-config's output is a list of flags
   c++ -std=c++20 -o "$dir/consumer" test/consumers/consumer.cpp \
     $(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --define-variable=prefix="$prefix" --cflags --libs csp) &&
@@ -151,6 +155,8 @@ install_check() {
   cmake -S test/consumers/cmake -B "$cm" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >"$dir/consumer-cmake.log" 2>&1 &&
     cmake --build "$cm" >>"$dir/consumer-cmake.log" 2>&1 ||
     { cat "$dir/consumer-cmake.log"; return 1; }
+  grep -q -- -fstack-clash-protection "$cm/build.ninja" ||
+    { echo "csp::csp does not pass -fstack-clash-protection" >&2; return 1; }
   sanitized_like "$dir" "$cm/consumer" && "$@" "$cm/consumer"
 }
 

@@ -24,6 +24,8 @@
 
 #include "base/spin_mutex.hpp"
 #include "park_event.hpp"
+#include "sched/goroutine.hpp"
+#include "sched/scheduler.hpp"
 
 using namespace std::chrono_literals;
 
@@ -66,6 +68,58 @@ int recurse(int depth) {
   volatile char frame[1024];
   frame[0] = static_cast<char>(depth);
   return recurse(depth + 1) + frame[0];
+}
+
+// recurse16: 16-byte frames (the return address and one aligning slot), so
+// its writes fall at 8 mod 16 and skip any single page-aligned word. It
+// goes `depth` calls deep and returns, as a bounded recursion a little too
+// deep for its stack does.
+[[gnu::noinline]] long recurse16(long depth) {
+  if (depth == 0) return 0;
+  long r = recurse16(depth - 1);
+  asm volatile("" : "+r"(r));  // not a tail call, not a loop
+  return r + 1;
+}
+
+// recurse256: the same with 256-byte frames, each written at its low end.
+[[gnu::noinline]] long recurse256(long depth) {
+  volatile char frame[232];
+  frame[0] = static_cast<char>(depth);
+  if (depth == 0) return 0;
+  return recurse256(depth - 1) + frame[0];
+}
+
+// big_local: a 280 KiB array in one frame larger than the whole (256 KiB)
+// stack, whose lowest 16 KiB (2,048 words) are written. Built without
+// -fstack-clash-protection (csp's tests use the project's flags, not
+// csp.pc's), so nothing probes the pages in between: the writes land
+// 24 KiB and more below the stack.
+[[gnu::noinline]] int big_local() {
+  volatile char a[280 * 1024];
+  for (std::size_t i = 0; i < 16 * 1024; i += 8) a[i] = 1;
+  return a[100];
+}
+
+// park_neighbours parks n goroutines forever (their stacks are allocated
+// before the caller's next goroutine's, so they lie below it in its slab)
+// and returns once all of them are parked.
+void park_neighbours(long n) {
+  static auto never = csp::make_chan<int>();
+  csp::sync::wait_group started;
+  started.add(static_cast<int>(n));
+  for (long i = 0; i < n; ++i)
+    csp::go([&started] {
+      started.done();
+      never.recv();
+    });
+  started.wait();
+}
+
+// guard_budget: how many stacks the pool guards with mprotect on a kernel
+// without guard markers (a quarter of vm.max_map_count, or the test hook).
+long guard_budget() {
+  if (const char* env = std::getenv("CSP_STACK_GUARD_BUDGET")) return std::atol(env);
+  return csp_test_max_map_count() / 4;
 }
 
 // after_exit: a static object whose destructor runs after main returned
@@ -111,6 +165,37 @@ void wait_parks(const char* reason, std::uint64_t n) {
     if (r < 0) return r;  // early return: wg destroyed with its counter at 3
   wg.wait();
   return 0;
+}
+
+// watched_static: a static the exit_from_goroutine readers use. Constructed
+// before main (before the runtime starts), so destroyed after the runtime's
+// exit hook, as a program's globals are. Its destructor takes a while (as
+// a program's destruction sequence may), and any goroutine still running
+// meanwhile sees `destroyed` and says so.
+struct watched_static {
+  std::atomic<bool> destroyed{false};
+  std::vector<std::string> data = std::vector<std::string>(64, std::string(100, 'x'));
+  ~watched_static() {
+    destroyed.store(true);
+    data.clear();  // frees the strings: a reader still in them is a use-after-free under ASan
+    std::this_thread::sleep_for(20ms);
+  }
+} watched;
+
+// read_watched reads every string of `watched` for about a millisecond; it
+// ends the process (status 3) if it finds the static destroyed.
+[[gnu::noinline]] std::size_t read_watched() {
+  std::size_t sum = 0;
+  const auto until = std::chrono::steady_clock::now() + 1ms;
+  while (std::chrono::steady_clock::now() < until) {
+    if (watched.destroyed.load()) {
+      static const char msg[] = "a goroutine ran during static destruction\n";
+      (void)!::write(2, msg, sizeof msg - 1);
+      ::_exit(3);
+    }
+    for (const std::string& s : watched.data) sum += static_cast<unsigned char>(s[s.size() / 2]);
+  }
+  return sum;
 }
 
 // A global lock held by an abandoned goroutine when main returns: Go frees
@@ -483,22 +568,79 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "stack_overflow_unguarded") {
-    // Park more goroutines than the guard budget (a quarter of
-    // vm.max_map_count), so that the overflowing one runs on an unguarded
-    // stack with parked goroutines' stacks below it.
-    const int parked = static_cast<int>(csp_test_max_map_count() / 4 + 64);
-    auto never = csp::make_chan<int>();
-    csp::sync::wait_group started;
-    started.add(parked);
-    for (int i = 0; i < parked; ++i)
-      csp::go([&started, never] {
-        started.done();
-        never.recv();
-      });
-    started.wait();
+    // Park more goroutines than the mprotect guard budget, so that on a
+    // kernel without guard markers the overflowing one runs on an
+    // unguarded stack with parked goroutines' stacks below it.
+    park_neighbours(guard_budget() + 64);
     csp::go([] { std::printf("%d\n", recurse(0)); });
     std::this_thread::sleep_for(10s);
     return 0;
+  }
+  if (mode == "stack_overflow_frames16" || mode == "stack_overflow_frames256") {
+    // More parked goroutines than the old guard budget; then one recurses
+    // 32 KiB past its (64 KiB) stack's bottom and returns. The parked ones
+    // are then woken and check a canary in their frames.
+    const long n = guard_budget() + 64;
+    auto wake = csp::make_chan<int>();
+    csp::sync::wait_group started, checked;
+    started.add(static_cast<int>(n));
+    checked.add(static_cast<int>(n));
+    for (long i = 0; i < n; ++i)
+      csp::go([&started, &checked, wake, i] {
+        volatile std::uint64_t canary[16];
+        for (auto& c : canary) c = 0x5ca1ab1e00000000u + static_cast<std::uint64_t>(i);
+        started.done();
+        (void)wake.recv();
+        for (auto& c : canary)
+          if (c != 0x5ca1ab1e00000000u + static_cast<std::uint64_t>(i)) {
+            std::puts("neighbour corrupted");
+            std::fflush(stdout);
+            ::_exit(3);
+          }
+        checked.done();
+      });
+    started.wait();
+    auto finished = csp::make_chan<int>();
+    const bool small = mode == "stack_overflow_frames16";
+    csp::go([finished, small] {
+      std::printf("overflowing goroutine %llu\n",
+                  static_cast<unsigned long long>(csp::detail::current_goroutine()->id));
+      std::fflush(stdout);
+      const long past = 64 * 1024 + 32 * 1024;
+      long r = small ? recurse16(past / 16) : recurse256(past / 256);
+      finished << static_cast<int>(r & 1);
+    });
+    (void)finished.recv();
+    wake.close();
+    checked.wait();
+    std::puts("overflow not detected");
+    return 0;
+  }
+  if (mode == "stack_overflow_big_local") {
+    park_neighbours(8);
+    csp::go([] { std::printf("%d\n", big_local()); });
+    std::this_thread::sleep_for(2s);
+    std::puts("overflow not detected");
+    return 0;
+  }
+  if (mode == "exit_from_goroutine") {
+    // Goroutines reading a static in slices of a millisecond, yielding in
+    // between; another calls exit(0) in the middle of their slices. The
+    // static's destructor must not run while any of them is running.
+    std::atomic<std::size_t> sink{0};
+    for (int i = 0; i < 4; ++i)
+      csp::go([&sink] {
+        for (;;) {
+          sink += read_watched();
+          csp::runtime::gosched();
+        }
+      });
+    csp::go([] {
+      csp::time::sleep(5ms);
+      std::exit(0);
+    });
+    std::this_thread::sleep_for(10s);
+    return 1;
   }
   if (mode == "sigquit") {
     for (int i = 0; i < 3; ++i) csp::go([] { block_forever(csp::detail::wait_reason::select); });

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -229,15 +230,82 @@ TEST_CASE("process: a goroutine's stack overflow is named, not silent corruption
 }
 
 TEST_CASE("process: a stack overflow past the guard budget is a fatal error, not a plain crash") {
+  // The older kernels' path (no guard markers), with a budget of 64 stacks.
   // One worker: with two, the overflow may first run through the other
   // worker's own thread stack, which then crashes plainly when it wakes
   // (the residual risk docs/errors.md lists for unguarded stacks).
-  auto r = run_child("stack_overflow_unguarded", {"CSP_STACK_SIZE=64k", "GOMAXPROCS=1"});
+  auto r = run_child("stack_overflow_unguarded",
+                     {"CSP_STACK_SIZE=64k", "GOMAXPROCS=1", "CSP_STACK_GUARD_BUDGET=64"});
   CHECK(r.exit_status == 2);
   CHECK(has(r.out, "fatal error: goroutine "));
   CHECK(has(r.out, " stack overflow"));
 }
+
+namespace {
+// guard_markers: the kernel has MADV_GUARD_INSTALL (Linux 6.13), so every
+// stack is guarded whatever the goroutine count.
+bool guard_markers() {
+  void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  bool ok = p != MAP_FAILED && ::madvise(p, 4096, 102 /* MADV_GUARD_INSTALL */) == 0;
+  if (p != MAP_FAILED) ::munmap(p, 4096);
+  return ok;
+}
+
+// The issue's programs, past the old guard budget (vm.max_map_count/4
+// stacks): 16-byte frames skipped the one checked word and corrupted a
+// parked neighbour (exit 134); 256-byte frames overwrote its saved context
+// (SIGSEGV in jump_fcontext). With guard markers both stop at the guard.
+// overflow_named: the child stopped with the fatal error naming the
+// goroutine it printed as overflowing, before any neighbour noticed.
+void check_overflow_named(const csp_test::child_result& r) {
+  CHECK(r.exit_status == 2);
+  std::smatch m;
+  REQUIRE(std::regex_search(r.out, m, std::regex("overflowing goroutine (\\d+)")));
+  CHECK(has(r.out, "fatal error: goroutine " + m[1].str() + " stack overflow (stack size 64 KiB"));
+  CHECK_FALSE(has(r.out, "neighbour corrupted"));
+  CHECK_FALSE(has(r.out, "overflow not detected"));
+}
+}  // namespace
+
+// The issue's programs, past the old guard budget (vm.max_map_count/4
+// stacks): a recursion 32 KiB too deep for its stack, with 16-byte frames
+// (which skipped the one checked word) or 256-byte frames, ran through a
+// parked neighbour's stack and returned; the neighbour then woke on
+// corrupted frames. With guard markers both stop at the guard.
+TEST_CASE("process: past 16k goroutines, recursion with 16-byte frames is a stack overflow, not corruption") {
+  if (!guard_markers()) return;  // kernels before 6.13: the exception docs/runtime.md states
+  check_overflow_named(run_child("stack_overflow_frames16", {"CSP_STACK_SIZE=64k"}));
+}
+
+TEST_CASE("process: past 16k goroutines, recursion with 256-byte frames is a stack overflow, not corruption") {
+  if (!guard_markers()) return;
+  check_overflow_named(run_child("stack_overflow_frames256", {"CSP_STACK_SIZE=64k"}));
+}
+
+TEST_CASE("process: a 280 KiB local array written from its low end faults in the guard, not in a neighbour") {
+  // Code built without -fstack-clash-protection: the 64 KiB guard region
+  // catches a first write up to 64 KiB below the stack (a one-page guard
+  // let it land in the goroutine below: exit 0, 2,048 words overwritten).
+  auto r = run_child("stack_overflow_big_local");
+  CHECK(r.exit_status == 2);
+  CHECK(has(r.out, "fatal error: goroutine "));
+  CHECK(has(r.out, " stack overflow"));
+  CHECK_FALSE(has(r.out, "overflow not detected"));
+}
 #endif
+
+TEST_CASE("process: exit() from a goroutine runs the static destructors with no goroutine running") {
+  // Before, the destructors ran while the other workers finished their
+  // goroutines' slices: "a goroutine ran during static destruction" (under
+  // ASan, 1 run in 6 a heap-use-after-free).
+  const int runs = csp_test::sanitizer_scale > 1 ? 10 : 20;
+  for (int i = 0; i < runs; ++i) {
+    auto r = run_child("exit_from_goroutine", {"GOMAXPROCS=4"});
+    CHECK(r.exit_status == 0);
+    CHECK_FALSE(has(r.out, "static destruction"));
+    if (r.exit_status != 0) break;
+  }
+}
 
 TEST_CASE("process: SIGQUIT prints every goroutine and exits 2, as Go") {
   auto r = run_child("sigquit");

@@ -434,19 +434,102 @@ TEST_CASE("select: a throwing hand-off into a blocked select makes it poll again
     CHECK_FALSE(result.try_recv());
     b.send(fragile(6));
     CHECK(result.recv() == 106);
-    // And a select sender whose value cannot be taken by a receiver stays
-    // available: the receiver sees the exception, then succeeds.
-    auto done = make_chan<int>(1);
+    // And a select sender whose value cannot be taken by a receiver: the
+    // exception is the sender's (its select throws, its value intact); the
+    // receiver goes on waiting.
+    auto done = make_chan<std::string>(1);
     go([=] {
       fragile g(9);
-      done.send(select(send(a, std::move(g)), send(b, fragile(10))));
+      try {
+        select(send(a, std::move(g)), send(b, fragile(10)));
+        done.send("returned");
+      } catch (const std::runtime_error& e) {
+        done.send(std::string(e.what()) + ", kept " + std::to_string(g.v));
+      }
     });
     REQUIRE(wait_state("select", 1));
+    auto got = make_chan<int>(1);
     fragile::throws_left = 1;
-    CHECK_THROWS_AS(a.recv(), std::runtime_error);
-    auto v = a.recv();
-    CHECK(v->v == 9);
-    CHECK(done.recv() == 0);
+    go([=] { got.send(a.recv()->v); });
+    CHECK(done.recv() == "fragile move, kept 9");
+    REQUIRE(wait_state("chan receive", 1));
+    a.send(fragile(11));
+    CHECK(got.recv() == 11);
+  });
+}
+
+namespace {
+// fragile_copy: a copyable value whose copy constructor throws while armed.
+struct fragile_copy {
+  static inline std::atomic<int> throws_left{0};
+  int v = 0;
+  fragile_copy() = default;
+  explicit fragile_copy(int x) : v(x) {}
+  fragile_copy(const fragile_copy& o) : v(o.v) {
+    if (throws_left.load() > 0) {
+      throws_left.fetch_sub(1);
+      throw std::runtime_error("fragile copy");
+    }
+  }
+  fragile_copy(fragile_copy&& o) noexcept : v(o.v) {}
+  fragile_copy& operator=(const fragile_copy&) = default;
+};
+}  // namespace
+
+// The issue's program: a select send case given an lvalue copies it when
+// the value is taken. Parked, the receiver took it and the copy threw in
+// the receiver (a panic there), while the sender's select returned as if
+// it had sent. Every way a select send case's copy can throw, the sender
+// sees it and nothing was sent.
+TEST_CASE("select: a send case whose copy throws throws in the sender, whoever takes the value") {
+  csp_test::with_procs({1, 2}, [](int) {
+    auto c = make_chan<fragile_copy>();
+    auto other = make_chan<int>();
+    auto outcome = make_chan<std::string>(1);
+    auto sender = [=](bool callback) {
+      go([=] {
+        fragile_copy v(7);
+        bool ran = false;
+        try {
+          if (callback) select(on_send(c, v, [&] { ran = true; }), on_recv(other, [](std::optional<int>) {}));
+          else select(send(c, v), recv(other));
+          outcome.send(ran ? "sent, callback ran" : "sent");
+        } catch (const std::runtime_error& e) {
+          outcome.send(std::string(e.what()) + (ran ? ", callback ran" : ""));
+        }
+      });
+    };
+    for (bool callback : {false, true}) {
+      CAPTURE(callback);
+      // Parked select, the receiver takes the value.
+      sender(callback);
+      REQUIRE(wait_state("select", 1));
+      auto got = make_chan<int>(1);
+      fragile_copy::throws_left = 1;
+      go([=] { got.send(c.recv()->v); });
+      CHECK(outcome.recv() == "fragile copy");
+      REQUIRE(wait_state("chan receive", 1));  // the receiver is unharmed and waits on
+      // The select executes against that parked receiver: it throws, and
+      // the receiver stays parked, first in line.
+      fragile_copy::throws_left = 1;
+      sender(callback);
+      CHECK(outcome.recv() == "fragile copy");
+      CHECK(count_state("chan receive") >= 1);
+      // Without a throw, the same select sends.
+      sender(callback);
+      CHECK(got.recv() == 7);
+      CHECK(outcome.recv() == (callback ? "sent, callback ran" : "sent"));
+    }
+    // Buffered: into the buffer, by the sender.
+    auto b = make_chan<fragile_copy>(1);
+    fragile_copy v(3);
+    fragile_copy::throws_left = 1;
+    CHECK_THROWS_WITH_AS(select(send(b, v), recv(other)), "fragile copy", std::runtime_error);
+    CHECK(b.len() == 0);
+    // A plain send copies its argument in the sender, before anything.
+    fragile_copy::throws_left = 1;
+    CHECK_THROWS_WITH_AS(b.send(v), "fragile copy", std::runtime_error);
+    CHECK(b.len() == 0);
   });
 }
 

@@ -160,16 +160,19 @@ op_status chan_core::recv_locked(void* dst, wake_list& wakes, std::exception_ptr
   }
   if (closed.load(std::memory_order_relaxed)) return op_status::closed;
   // Unbuffered (an empty buffer has no waiting senders): take the value
-  // straight from the first parked sender.
-  if (waiter* w = sendq.dequeue()) {
+  // straight from the first parked sender. If taking it throws (a select
+  // send case copies its value here), the exception is that sender's, as
+  // when its own copy or move throws: it wakes and rethrows, and this
+  // receive goes on to the next sender, or waits.
+  while (waiter* w = sendq.dequeue()) {
     auto* s = static_cast<chan_waiter*>(w);
     if (dst != nullptr) {
       try {
         s->how->emplace(dst, s->elem);
       } catch (...) {
-        err = std::current_exception();
-        put_back(s, wakes);
-        return op_status::failed;
+        s->error = std::current_exception();
+        wakes.add(s);
+        continue;
       }
     }
     s->success = true;
@@ -240,6 +243,14 @@ bool chan_recv(chan_core* c, void* dst) CSP_NO_TSA {
   std::exception_ptr err;
   c->mu.lock();
   op_status st = c->recv_locked(dst, wakes, err);
+  while (st == op_status::blocked && !wakes.empty()) {
+    // Senders whose values could not be taken: wake them to rethrow
+    // before we park (chan_core.hpp, "Exceptions").
+    c->mu.unlock();
+    wakes.wake();
+    c->mu.lock();
+    st = c->recv_locked(dst, wakes, err);
+  }
   if (st == op_status::blocked) {
     chan_waiter w;
     w.t = current_task();

@@ -42,15 +42,21 @@
 // duplicated and the channel stays consistent:
 //   - Into or out of the buffer, by the executor: nothing changed; rethrown
 //     in the executor.
-//   - Between the executor and a parked party: the parked party is put back
+//   - From the executor to a parked receiver: the receiver is put back
 //     at the front of its queue, still parked; a parked select cannot be
 //     put back (its other waiters may already be gone), so it is woken with
 //     winner == select_retry and polls its cases again. Rethrown in the
 //     executor, whose operation did not happen.
-//   - A receiver refilling a full buffer from a parked sender, after the
-//     receiver already got its value: the exception belongs to that sender.
-//     It goes into the sender's waiter.error, the sender wakes and rethrows
-//     it; the receiver tries the next sender. The receive succeeded.
+//   - A receiver taking a parked sender's value (unbuffered), or refilling
+//     a full buffer from one after it got its own value: the exception
+//     belongs to that sender, as it would if the sender executed. It goes
+//     into the sender's waiter.error, the sender (a send or a select) wakes
+//     and rethrows it; the receiver tries the next sender. Unbuffered, if
+//     none is left, recv_locked says `blocked` with wake-ups in `wakes`:
+//     the caller unlocks, wakes them and tries again before it parks.
+//     Buffered, the receive succeeded.
+// So a sender sees every exception from its own value's copy or move, and a
+// receiver only those from moving a value out of the buffer.
 #pragma once
 
 #include <atomic>
@@ -94,6 +100,8 @@ class wake_list {
     if (tail_) tail_->next = w; else head_ = w;
     tail_ = w;
   }
+
+  bool empty() const noexcept { return head_ == nullptr; }
 
   // wake readies every waiter, in the order added. After ready(t) the
   // waiter's memory may be gone: read `next` first.

@@ -164,6 +164,7 @@ int selectgo(const scase* cases, select_slot* slots, int n, bool block) CSP_NO_T
       wakes.wake();
       return finish(cs, i, st, err);
     }
+    wakes.wake();  // senders whose values a receive case could not take (chan_core.hpp)
     // One channel and a default: the lock-free proof that it cannot
     // proceed is sound for a single channel (one linearization point), as
     // in Go's selectnbsend / selectnbrecv.
@@ -192,6 +193,14 @@ int selectgo(const scase* cases, select_slot* slots, int n, bool block) CSP_NO_T
         locks.unlock();
         wakes.wake();
         return finish(cs, i, st, err);
+      }
+      if (!wakes.empty()) {
+        // A receive case found only senders whose values it could not
+        // take: they rethrow (chan_core.hpp); wake them before parking, or
+        // before saying "none ready", and poll again.
+        locks.unlock();
+        wakes.wake();
+        continue;
       }
     }
     if (!block) {

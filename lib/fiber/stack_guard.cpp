@@ -10,6 +10,7 @@
 
 #include "base/fixed_text.hpp"
 #include "debug/fatal.hpp"
+#include "fiber/stack_pool.hpp"
 #include "sched/dump.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/scheduler.hpp"
@@ -21,19 +22,19 @@ namespace {
 struct sigaction previous_segv;
 struct sigaction previous_bus;
 
-// How far below a stack's bottom a fault still counts as its overflow: a
-// frame larger than the guard page can skip over it (compile with
-// -fstack-clash-protection to make such frames probe every page).
-constexpr std::uintptr_t overflow_reach = 64 * 1024;
+// How far below a stack's bottom a fault still counts as its overflow: the
+// guard region (stack_pool.hpp). A frame larger than it can skip over it
+// (-fstack-clash-protection makes such frames probe every page).
+constexpr std::uintptr_t overflow_reach = stack_guard_bytes;
 
 bool is_overflow(const goroutine* g, std::uintptr_t addr, std::uintptr_t sp) noexcept {
   if (g == nullptr || !g->stk) return false;
   auto bottom = reinterpret_cast<std::uintptr_t>(g->stk.bottom);
   bool fault_below = addr < bottom && addr + overflow_reach >= bottom;
-  // Past the guard budget nothing stops an overflow at its own stack's
-  // bottom: it runs down through the unguarded stacks below, and whatever
-  // else is mapped there, until it faults somewhere, its stack pointer far
-  // below its stack. So any stack pointer below the running goroutine's
+  // Past the mprotect guard budget (kernels without guard markers) nothing
+  // stops an overflow at its own stack's bottom: it runs down through the
+  // unguarded stacks below, and whatever else is mapped there, until it
+  // faults somewhere, its stack pointer far below its stack. So any stack pointer below the running goroutine's
   // stack is its overflow, except on the worker's own stack (g0), where
   // the scheduler runs for a moment with the goroutine still current.
   bool on_g0 = false;

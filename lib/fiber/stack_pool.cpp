@@ -27,6 +27,9 @@ constexpr std::size_t stacks_per_unguarded_slab = 128;
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels answer EINVAL
 #endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  // Linux 6.13; older kernels answer EINVAL
+#endif
 
 #if defined(CSP_ASAN) || defined(CSP_TSAN)
 // Sanitized frames are several times larger.
@@ -88,9 +91,37 @@ stack_pool::stack_pool() {
     }
   }
   stack_size_ = (size + page_ - 1) / page_ * page_;
-  // Two VMAs per guarded stack: half the process's map count goes to
-  // guards, the other half stays the program's (and the unguarded slabs').
-  guard_budget_.store(read_max_map_count() / 4, std::memory_order_relaxed);
+  // Two VMAs per mprotect-guarded stack: half the process's map count goes
+  // to guards, the other half stays the program's (and the unguarded slabs').
+  std::size_t budget = read_max_map_count() / 4;
+  if (const char* env = std::getenv("CSP_STACK_GUARD_BUDGET")) {
+    // The older kernels' path, with a budget a test can reach.
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(env, &end, 10);
+    if (end != env && *end == '\0') {
+      budget = static_cast<std::size_t>(v);
+      markers_.store(false, std::memory_order_relaxed);
+    }
+  }
+  guard_budget_.store(budget, std::memory_order_relaxed);
+}
+
+// install_markers puts a guard marker over each stack's guard region; false
+// if the first one fails (a kernel without markers answers EINVAL; then
+// nothing was installed).
+static bool install_markers(char* base, std::size_t count, std::size_t stride) noexcept {
+  for (std::size_t i = 0; i < count; ++i) {
+    if (::madvise(base + i * stride, stack_guard_bytes, MADV_GUARD_INSTALL) != 0) {
+      if (i == 0) return false;
+      // Mid-slab (ENOMEM for page tables): the stacks above would go
+      // unguarded, and there is no memory to run them anyway.
+      char msg[160];
+      std::snprintf(msg, sizeof msg, "out of memory: cannot install goroutine stack guards: %s",
+                    std::strerror(errno));
+      fatal_user(msg);
+    }
+  }
+  return true;
 }
 
 // populate commits the top page of a stack, where its goroutine's first
@@ -102,14 +133,19 @@ static void populate_top(const stack& s, std::size_t page, std::atomic<bool>& en
 }
 
 void stack_pool::grow() {
+  const std::size_t stride = stack_size_ + stack_guard_bytes;  // guard region (or spacer) below each stack
+  // mprotect guards while the budget lasts (gdb's gcore reads around them,
+  // not across a marker: stack_pool.hpp), then guard markers, else none.
   std::size_t budget = guard_budget_.load(std::memory_order_relaxed);
   bool guarded = false;
   while (budget >= stacks_per_guarded_slab &&
          !(guarded = guard_budget_.compare_exchange_weak(budget, budget - stacks_per_guarded_slab,
                                                          std::memory_order_relaxed))) {
   }
-  const std::size_t count = guarded ? stacks_per_guarded_slab : stacks_per_unguarded_slab;
-  const std::size_t stride = stack_size_ + page_;  // guard page (or spacer) below each stack
+  const bool markers = !guarded && markers_.load(std::memory_order_relaxed);
+  // Marker-guarded slabs cost one VMA whatever their size: as large as the
+  // unguarded ones.
+  std::size_t count = guarded ? stacks_per_guarded_slab : stacks_per_unguarded_slab;
   void* base = ::mmap(nullptr, stride * count, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) {
@@ -120,11 +156,18 @@ void stack_pool::grow() {
                   live_stacks(), stack_size_ / 1024, std::strerror(errno));
     fatal_user(msg);
   }
+  char* lo = static_cast<char*>(base);
+  if (markers && !install_markers(lo, count, stride)) {
+    // A kernel before 6.13: unguarded slabs from now on.
+    markers_.store(false, std::memory_order_relaxed);
+  } else if (markers) {
+    guarded = true;
+  }
   stack fresh[stacks_per_unguarded_slab];
   for (std::size_t i = 0; i < count; ++i) {
-    char* lo = static_cast<char*>(base) + i * stride;
-    stack s{lo + page_, stack_size_, guarded};
-    if (guarded && ::mprotect(lo, page_, PROT_NONE) != 0) s.guarded = false;
+    char* guard = lo + i * stride;
+    stack s{guard + stack_guard_bytes, stack_size_, guarded};
+    if (guarded && !markers && ::mprotect(guard, stack_guard_bytes, PROT_NONE) != 0) s.guarded = false;
     populate_top(s, page_, populate_);
     fresh[count - 1 - i] = s;  // the lowest address is handed out first
   }
@@ -208,9 +251,11 @@ void stack_pool::take_back(std::size_t n) {
     char* lo = static_cast<char*>(out[i].bottom);
     char* hi = static_cast<char*>(out[i].top());
     std::size_t j = i + 1;
-    // The next stack of the slab starts one guard (or spacer) page above.
-    while (j < out.size() && static_cast<char*>(out[j].bottom) == hi + page_) hi = static_cast<char*>(out[j++].top());
-    // The pages read as zero again; the guard pages between keep PROT_NONE.
+    // The next stack of the slab starts one guard region (or spacer) above.
+    while (j < out.size() && static_cast<char*>(out[j].bottom) == hi + stack_guard_bytes)
+      hi = static_cast<char*>(out[j++].top());
+    // The pages read as zero again; the guard regions between keep
+    // PROT_NONE or their markers (MADV_DONTNEED leaves both).
     ::madvise(lo, static_cast<std::size_t>(hi - lo), MADV_DONTNEED);
     i = j;
   }

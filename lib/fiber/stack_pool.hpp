@@ -8,17 +8,25 @@
 // (MADV_POPULATE_WRITE: about half the cost of faulting it in on first
 // touch). Nothing else of a stack is ever touched by csp itself.
 //
-// Guards. Stacks are carved from slabs. While the guard budget lasts, each
-// stack gets a PROT_NONE page below it, and an overflow faults there
-// (stack_guard.cpp reports "fatal error: goroutine N stack overflow"). A
-// guard page splits the slab's VMA, two per stack, and a stock kernel
-// allows vm.max_map_count (65530) per process, so the budget is a quarter
-// of that in stacks (half the map count), leaving the rest to the program.
-// Past it, slabs are unguarded (one VMA each) and the only check is the
-// stack pointer's at every switch (stack_pointer_ok): it catches a
-// goroutine that parks or yields deep in its red zone, not one that ran
-// past its bottom and came back. docs/runtime.md, "Stacks", gives what
-// each choice here measured.
+// Guards. Stacks are carved from slabs, each stack with a guard region of
+// stack_guard_bytes (64 KiB) below it, and an overflow faults there
+// (stack_guard.cpp reports "fatal error: goroutine N stack overflow"). The
+// first stacks get a PROT_NONE guard (mprotect), which splits the slab's
+// VMA: two VMAs per stack against vm.max_map_count (65530 on a stock
+// kernel), so only a budget of a quarter of that in stacks is guarded this
+// way (half the map count), leaving the rest to the program. Past the
+// budget, where the kernel has guard markers (MADV_GUARD_INSTALL, Linux
+// 6.13), every stack still gets a guard: a marker is a page-table entry,
+// not a VMA, so it costs no map count, and it survives MADV_DONTNEED. (They
+// are not used from the start because gdb's gcore, reading /proc/PID/mem,
+// stops at a marker and drops the rest of the slab from the core file.)
+// Without markers, slabs past the budget are unguarded (one VMA each) and
+// the only check is the stack pointer's at every switch
+// (stack_pointer_ok): it catches a goroutine that parks or yields deep in
+// its red zone, not one that ran past its bottom and came back.
+// CSP_STACK_GUARD_BUDGET=N sets the budget to N stacks and turns markers
+// off (the older kernels' path; a test hook). docs/runtime.md, "Stacks",
+// gives what each choice here measured.
 //
 // Reuse. A finished goroutine's stack goes to its worker's cache, then in
 // batches to the pool's free list (LIFO: the warmest first). Releasing
@@ -48,13 +56,19 @@
 namespace csp::detail {
 
 struct stack {
-  void* bottom = nullptr;   // lowest usable byte (just above the guard page, if any)
+  void* bottom = nullptr;   // lowest usable byte (just above the guard region, if any)
   std::size_t size = 0;     // usable bytes
   bool guarded = false;
 
   explicit operator bool() const noexcept { return bottom != nullptr; }
   void* top() const noexcept { return static_cast<char*>(bottom) + size; }
 };
+
+// stack_guard_bytes: the guard region below each stack (and the spacer
+// below each unguarded one). A frame that skips it (one larger than this,
+// written from its low end, in code built without -fstack-clash-protection)
+// can land below it; docs/runtime.md says when.
+inline constexpr std::size_t stack_guard_bytes = 64 * 1024;
 
 // stack_red_zone: bytes at the bottom of an unguarded stack that a stack
 // pointer seen at a switch must stay above.
@@ -108,7 +122,8 @@ class stack_pool {
 
   std::size_t stack_size_;     // usable size, page multiple
   std::size_t page_;
-  std::atomic<std::size_t> guard_budget_;  // guarded stacks still allowed
+  std::atomic<std::size_t> guard_budget_;  // mprotect-guarded stacks still allowed
+  std::atomic<bool> markers_{true};   // past the budget: MADV_GUARD_INSTALL works here (and is not turned off)
   std::atomic<bool> populate_{true};  // MADV_POPULATE_WRITE works here
 
   mutable spin_mutex mu_{lock_rank::stack_pool};

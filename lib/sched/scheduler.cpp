@@ -21,6 +21,7 @@
 #include "debug/fatal.hpp"
 #include "fiber/stack_guard.hpp"
 #include "netpoll/netpoll.hpp"
+#include "sched/quiesce.hpp"
 #include "sched/trace.hpp"
 #include "time/timer_heap.hpp"
 
@@ -97,6 +98,7 @@ void register_stacks_for_leak_check() {
 void on_process_exit(int, void*) {
   if (scheduler::started()) {
     scheduler::instance().exiting.store(true, std::memory_order_seq_cst);
+    quiesce_at_exit();  // the destructors after this hook run with no goroutine running
     trace_flush_at_exit();
 #if defined(CSP_ASAN)
     register_stacks_for_leak_check();
@@ -247,7 +249,9 @@ std::uint64_t scheduler::new_id() noexcept {
 // ---- making goroutines runnable ---------------------------------------------
 
 void scheduler::ready(goroutine* g) noexcept {
-  g->state.store(gstate::runnable, std::memory_order_relaxed);
+  // release: the exit hook's acquire (quiesce.cpp) then sees what g did
+  // before it parked (its unlock ordered it before this waker).
+  g->state.store(gstate::runnable, std::memory_order_release);
   worker* w = current_worker();
   if (w != nullptr && w->index < nprocs_.load(std::memory_order_relaxed)) {
     w->stats.wakeups.add();  // go() comes here too: stats() subtracts the creations
@@ -779,7 +783,7 @@ void scheduler::after_switch(worker* w, goroutine* g) {
       if (p.unlock) p.unlock(p.arg);
       break;
     case post_switch::action::yield:
-      g->state.store(gstate::runnable, std::memory_order_relaxed);
+      g->state.store(gstate::runnable, std::memory_order_release);  // as in ready()
       global_push(g);
       // As Go's goschedImpl calls wakep: this worker may next run a
       // goroutine that never yields, and a worker that went idle without

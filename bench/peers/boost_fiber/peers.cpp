@@ -263,6 +263,85 @@ void mem_parked(i64 n) {
   exited.wait();
 }
 
+// mem_parked_real: fibers parked through the common operations from
+// ordinary lambdas, a fifth each, as csp's and Go's: ranging over a channel
+// of strings (pop until closed), a wait on a quit channel in place of the
+// select over jobs and quit (Boost.Fiber has no select), a sleep loop, a
+// fiber mutex the body holds, a wait_group's wait. RSS growth per fiber.
+void mem_parked_real(i64 n) {
+  const i64 rss0 = vm_rss();
+  uchan<std::string> jobs;
+  uchan<int> quit;
+  fibers::mutex mu;
+  wait_group gate, parked, exited;
+  std::atomic<bool> stop{false};
+  std::atomic<i64> total{0};
+  gate.add(1);
+  parked.add(n);
+  exited.add(n);
+  mu.lock();
+  for (i64 i = 0; i < n; ++i) {
+    switch (i % 5) {
+      case 0:
+        spawn([&] {
+          parked.done();
+          std::size_t bytes = 0;
+          std::string job;
+          while (jobs.pop(job) == channel_op_status::success) bytes += job.size();
+          total += i64(bytes);
+          exited.done();
+        });
+        break;
+      case 1:
+        spawn([&] {
+          parked.done();
+          int v;
+          (void)quit.pop(v);
+          exited.done();
+        });
+        break;
+      case 2:
+        spawn([&] {
+          parked.done();
+          int rounds = 0;
+          while (!stop.load(std::memory_order_relaxed)) {
+            boost::this_fiber::sleep_for(std::chrono::seconds(1));
+            ++rounds;
+          }
+          total += rounds;
+          exited.done();
+        });
+        break;
+      case 3:
+        spawn([&, i] {
+          parked.done();
+          {
+            std::lock_guard<fibers::mutex> lock(mu);
+            total += i;
+          }
+          exited.done();
+        });
+        break;
+      default:
+        spawn([&] {
+          parked.done();
+          gate.wait();
+          exited.done();
+        });
+        break;
+    }
+  }
+  parked.wait();
+  boost::this_fiber::sleep_for(std::chrono::milliseconds(100));
+  report("mem_parked_real_rss", double(vm_rss() - rss0) / double(n), "bytes/goroutine");
+  stop = true;
+  quit.close();  // no push is pending: every pop wakes with `closed`
+  jobs.close();
+  mu.unlock();
+  gate.done();
+  exited.wait();
+}
+
 // mutex_contended: fibers::mutex. With one thread and no preemption a fiber
 // never yields while holding it, so p1 is uncontended, as in Go's p1.
 void mutex_contended(i64 n) {
@@ -554,6 +633,7 @@ const std::map<std::string, workload>& workloads() {
       {"select_timeout", {2e6, nullptr}},       // no select
       {"select_timeout_stop", {4e6, nullptr}},  // no select
       {"mem_parked", {1e6, mem_parked}},
+      {"mem_parked_real", {5e5, mem_parked_real}},
       {"mutex_contended", {1e6, mutex_contended}},
       {"prime_sieve", {5e3, prime_sieve}},
       {"wg_fanout", {1e4, wg_fanout}},

@@ -40,6 +40,7 @@ var workloads = map[string]workload{
 	"select_timeout":       {2e6, selectTimeout},    // select operations
 	"select_timeout_stop":  {4e6, selectTimeoutStop},
 	"mem_parked":           {1e6, memParked},      // goroutines
+	"mem_parked_real":      {5e5, memParkedReal},  // goroutines
 	"mutex_contended":      {1e6, mutexContended}, // increments per goroutine
 	"prime_sieve":          {5e3, primeSieve},     // primes
 	"wg_fanout":            {1e4, wgFanout},       // goroutines per round
@@ -308,6 +309,95 @@ func memParked(n int) {
 	report("mem_parked_sys", float64(m1.Sys-m0.Sys)/float64(n), "bytes/goroutine")
 	report("mem_parked_rss", float64(rss1-rss0)/float64(n), "bytes/goroutine")
 	close(ch)
+	exited.Wait()
+}
+
+// memParkedReal: n goroutines parked through the common operations from
+// ordinary closures, a fifth each: ranging over a channel of strings, a
+// select loop over that channel and a quit channel, a sleep loop, a
+// sync.Mutex the body holds, a WaitGroup's Wait. Growth of RSS per
+// goroutine once all have parked; then each is released.
+func memParkedReal(n int) {
+	runtime.GC()
+	rss0 := vmRSS()
+	jobs := make(chan string)
+	quit := make(chan struct{})
+	var mu sync.Mutex
+	var gate, parked, exited sync.WaitGroup
+	var stop atomic.Bool
+	var total atomic.Int64
+	gate.Add(1)
+	parked.Add(n)
+	exited.Add(n)
+	mu.Lock()
+	for i := 0; i < n; i++ {
+		switch i % 5 {
+		case 0: // a worker ranging over its jobs
+			go func() {
+				parked.Done()
+				bytes := 0
+				for job := range jobs {
+					bytes += len(job)
+				}
+				total.Add(int64(bytes))
+				exited.Done()
+			}()
+		case 1: // a worker selecting between jobs and quit
+			go func() {
+				parked.Done()
+				bytes := 0
+				for done := false; !done; {
+					select {
+					case job, ok := <-jobs:
+						if ok {
+							bytes += len(job)
+						} else {
+							done = true
+						}
+					case <-quit:
+						done = true
+					}
+				}
+				total.Add(int64(bytes))
+				exited.Done()
+			}()
+		case 2: // a poller sleeping between checks
+			go func() {
+				parked.Done()
+				rounds := 0
+				for !stop.Load() {
+					time.Sleep(time.Second)
+					rounds++
+				}
+				total.Add(int64(rounds))
+				exited.Done()
+			}()
+		case 3: // a counter under a mutex
+			i := i
+			go func() {
+				parked.Done()
+				mu.Lock()
+				total.Add(int64(i))
+				mu.Unlock()
+				exited.Done()
+			}()
+		default: // waiting for a start signal
+			go func() {
+				parked.Done()
+				gate.Wait()
+				exited.Done()
+			}()
+		}
+	}
+	parked.Wait()
+	time.Sleep(100 * time.Millisecond) // the last few reach their park
+	rss1 := vmRSS()
+	report("mem_parked_real_rss", float64(rss1-rss0)/float64(n), "bytes/goroutine")
+	stop.Store(true)
+	close(quit)
+	close(jobs)
+	mu.Unlock()
+	gate.Done()
 	exited.Wait()
 }
 
