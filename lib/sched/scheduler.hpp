@@ -216,9 +216,10 @@ class scheduler {
   // ready puts g (runnable) on a queue and wakes a worker if needed. Any thread.
   void ready(goroutine* g) noexcept;
 
-  // run_while_parked: a plain thread parked in csp runs goroutines on an
-  // idle worker's slot until its own task is readied (true), or gives the
-  // slot back when there is nothing to run (false: the caller sleeps).
+  // run_while_parked: the main thread parked in csp runs goroutines on a
+  // worker's slot until its own task is readied (true), or gives the slot
+  // back when there is nothing to run (false: the caller sleeps); any
+  // other thread gets false at once.
   // Go's M0 running other goroutines while main blocks. sched/lend.cpp.
   bool run_while_parked(thread_task* t) noexcept;
 
@@ -257,7 +258,8 @@ class scheduler {
   // (worker::poller_owed) and settles it at its next schedule: it blocks
   // in the poller itself when it runs dry (Go's findrunnable), and only a
   // worker that has other work to run pokes an idle one into the role.
-  // From a plain thread, ensure_poller at once. Any thread.
+  // From a plain thread, its park settles it: it polls on a borrowed
+  // slot, or calls ensure_poller before it sleeps. Any thread.
   void io_wait_starting() noexcept;
   // ensure_poller pokes the sleeper role awake unless a worker holds it in
   // the netpoller, so that an idle worker asleep on its futex starts
@@ -310,8 +312,8 @@ class scheduler {
   bool run_lent(worker* w, thread_task* t) noexcept;
   void give_back(worker* w) noexcept;
   bool ready_on_held(goroutine* g) noexcept;
-  bool offer_slot(worker* w) noexcept;
-  bool slot_needed(const worker* w) const noexcept;  // true: the slot was lent (and is back), or offered in vain
+  bool offer_slot(worker* w) noexcept;  // true: the slot was lent (and is back), or offered in vain
+  bool slot_needed(const worker* w) const noexcept;
   void push_local(worker* w, goroutine* g) noexcept;
   void wait_while_lent(worker* w, std::unique_lock<spin_mutex>& lock) noexcept CSP_REQUIRES(sched_mu_);
 
@@ -332,8 +334,8 @@ class scheduler {
   std::vector<worker*> idle_ CSP_GUARDED_BY(sched_mu_);
   std::atomic<int> n_idle_{0};         // == idle_.size(); also read without the lock
   std::atomic<int> n_spinning_{0};
-  // lend_wanted_: plain threads waiting for a spinning worker to go idle so
-  // that they can borrow its slot (sched/lend.cpp); spinners stop early.
+  // lend_wanted_: threads waiting for a slot to borrow (sched/lend.cpp):
+  // a worker offers its slot at its next schedule; a spinner stops early.
   std::atomic<int> lend_wanted_{0};
   // lend_offer_: a worker's slot offered to a thread in lend_wanted_, or null.
   std::atomic<worker*> lend_offer_{nullptr};
