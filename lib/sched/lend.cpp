@@ -228,11 +228,7 @@ bool scheduler::run_lent(worker* w, thread_task* t) noexcept {
 void scheduler::give_back(worker* w) noexcept {
   // Queued goroutines remain only when we stop for exit or a lower
   // gomaxprocs: hand them to the others, as retire() does.
-  goroutine* batch[run_queue::capacity + 1];
-  std::uint32_t n = 0;
-  while (goroutine* g = w->runq.pop()) batch[n++] = g;
-  if (goroutine* g = w->run_next.exchange(nullptr, std::memory_order_acq_rel)) batch[n++] = g;
-  if (n > 0) global_push_batch(batch, n);
+  const std::uint32_t n = drain_to_global(w);
   const bool owed = w->poller_owed;
   w->poller_owed = false;
   w->g0 = &w->own_g0;

@@ -297,6 +297,17 @@ void scheduler::push_local(worker* w, goroutine* g) noexcept {
   }
 }
 
+// drain_to_global moves everything queued on w's slot (its queue and
+// run_next) to the global queue; returns how many. The slot's holder only.
+std::uint32_t scheduler::drain_to_global(worker* w) noexcept {
+  goroutine* batch[run_queue::capacity + 1];
+  std::uint32_t n = 0;
+  while (goroutine* g = w->runq.pop()) batch[n++] = g;
+  if (goroutine* g = w->run_next.exchange(nullptr, std::memory_order_acq_rel)) batch[n++] = g;
+  if (n > 0) global_push_batch(batch, n);
+  return n;
+}
+
 void scheduler::global_push(goroutine* g) noexcept { global_push_batch(&g, 1); }
 
 void scheduler::global_push_batch(goroutine** gs, std::uint32_t n) noexcept { global_.push(gs, n); }
@@ -707,11 +718,7 @@ void scheduler::retire(worker* w) {
   stop_spinning(w);
   settle_poller_owed(w);
   // Hand our queued goroutines to the others.
-  goroutine* batch[run_queue::capacity + 1];
-  std::uint32_t n = 0;
-  while (goroutine* g = w->runq.pop()) batch[n++] = g;
-  if (goroutine* g = w->run_next.exchange(nullptr, std::memory_order_acq_rel)) batch[n++] = g;
-  if (n > 0) global_push_batch(batch, n);
+  const std::uint32_t n = drain_to_global(w);
   // Wake someone whenever the global queue holds work, not only what we
   // just pushed: a goroutine we ran since gomaxprocs was lowered may have
   // yielded or overflowed into it, and a running worker leaves the global

@@ -315,6 +315,7 @@ class scheduler {
   bool offer_slot(worker* w) noexcept;  // true: the slot was lent (and is back), or offered in vain
   bool slot_needed(const worker* w) const noexcept;
   void push_local(worker* w, goroutine* g) noexcept;
+  std::uint32_t drain_to_global(worker* w) noexcept;
   void wait_while_lent(worker* w, std::unique_lock<spin_mutex>& lock) noexcept CSP_REQUIRES(sched_mu_);
 
   static scheduler& start();  // instance()'s first call
