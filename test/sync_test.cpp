@@ -427,7 +427,8 @@ TEST_CASE("sync::rw_mutex: a waiting writer blocks new readers") {
            return false;
          }),
          "writer to announce itself");
-    CHECK(dump_contains("sync.RWMutex.Lock"));
+    // The writer announces itself before it parks: wait for the park too.
+    must(wait_for([] { return dump_contains("sync.RWMutex.Lock"); }), "writer parked in Lock");
     CHECK_FALSE(writer_in.load());
     rw.unlock_shared();
     must(wait_for([&] { return writer_done.load(); }), "writer to get in");
