@@ -177,6 +177,11 @@ struct scheduler_stats {
   std::uint64_t global_queue_pushes = 0;  // goroutines put on the global run queue
   std::uint64_t wakeups = 0;              // parked tasks made runnable (ready), creations excluded
   std::uint64_t parks = 0;                // tasks (goroutines and threads) that blocked
+  // slot_retakes: worker slots the monitor moved to another thread because
+  // the thread had run one goroutine too long while work waited (Go's
+  // sysmon retake; docs/runtime.md, "The monitor").
+  std::uint64_t slot_retakes = 0;
+  std::uint64_t worker_threads = 0;       // worker threads started, spares included
   // parks_by_reason: parks per reason, in the goroutine dump's words
   // ("chan receive", "select", "sleep", "sync.Mutex.Lock", ...); reasons
   // never seen are absent (and read as 0).

@@ -67,9 +67,7 @@
 // and the held stack, then abort(). A try_lock that succeeds is recorded
 // unchecked (it cannot deadlock); releasing a lock this thread does not
 // hold is reported too. In a release build the rank is not even stored:
-// spin_mutex stays one word and lock() one CAS. Not yet checked: the
-// scheduler's own two locks (sched_mu_, procs_mu), which scheduler.hpp and
-// scheduler.cpp still construct without their kinds.
+// spin_mutex stays one word and lock() one CAS.
 #pragma once
 
 #include <cstdint>

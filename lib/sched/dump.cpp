@@ -78,7 +78,16 @@ void dump_one(const goroutine* g, void* p) {
     // loop) keeps every other goroutine off that worker meanwhile.
     line.add(", ");
     add_duration(line, held);
-    line.add(" without yielding: stalls worker ").add_int(g->running_on.load(std::memory_order_relaxed));
+    // running_on is the thread's number; the monitor may have moved that
+    // thread's slot to another thread (monitor.cpp).
+    const int m = g->running_on.load(std::memory_order_relaxed);
+    const worker* w = nullptr;
+    if (scheduler::started() && m >= 0 && m < scheduler::instance().thread_count())
+      w = scheduler::instance().thread_worker(m);
+    if (w != nullptr && w->retaken.load(std::memory_order_relaxed))
+      line.add(" without yielding: its worker ").add_int(m).add("'s slot was retaken");
+    else
+      line.add(" without yielding: stalls worker ").add_int(m);
   }
   line.add("]:\n\tcreated at ").add(g->created_at.file_name()).add(":").add_uint(g->created_at.line());
   line.add(" in ").add(g->created_at.function_name()).add("\n");

@@ -69,7 +69,7 @@ struct goroutine final : task {
   std::uint64_t id = 0;
   csp::detail::source_location created_at;
   std::atomic<gstate> state{gstate::idle};
-  // running_on: the index of the worker it last ran on, for the stall
+  // running_on: the number of the worker thread it last ran on, for the stall
   // report; relaxed, written at switch-in, read only by dumps.
   std::atomic<std::int32_t> running_on{-1};
   std::uint32_t closure_heap_align = 0;  // non-zero: closure is a heap block of this alignment

@@ -65,8 +65,6 @@ namespace csp::detail {
 
 namespace {
 
-constexpr std::uint32_t lend_owned = 0, lend_running = 1, lend_held = 2;
-
 // How long a held slot may go without its borrower coming back before the
 // worker's thread takes it back: the worst delay of a goroutine queued
 // there while the borrower is away in non-csp code with no other worker
@@ -165,6 +163,7 @@ worker* scheduler::borrow_idle_worker() noexcept {
     idle_.erase(std::next(it).base());
     w->in_idle_list = false;
     n_idle_.fetch_sub(1, std::memory_order_seq_cst);
+    wake_monitor_locked();
     // Under sched_mu_, which the worker's thread holds when it reads it.
     w->lend.store(lend_running, std::memory_order_relaxed);
     return w;
@@ -188,10 +187,13 @@ bool scheduler::run_lent(worker* w, thread_task* t) noexcept {
       woken = true;
       break;
     }
-    if (exiting.load(std::memory_order_relaxed) || w->index >= nprocs_.load(std::memory_order_relaxed))
+    // Retaken (monitor.cpp): a goroutine we ran held the slot too long, and
+    // another thread runs it now.
+    if (exiting.load(std::memory_order_relaxed) || w->index >= nprocs_.load(std::memory_order_relaxed) ||
+        w->retaken.load(std::memory_order_relaxed))
       break;
     check_timers(/*full=*/false);
-    if (w->schedtick % 61 == 60) netpoll_poll_busy(/*rate_limited=*/true);
+    if (w->schedtick.load(std::memory_order_relaxed) % 61 == 60) netpoll_poll_busy(/*rate_limited=*/true);
     goroutine* g = try_local(w);
     if (g == nullptr) g = try_global(w, true);
     if (g == nullptr && netpoll_poll_busy(/*rate_limited=*/false)) continue;
@@ -201,10 +203,10 @@ bool scheduler::run_lent(worker* w, thread_task* t) noexcept {
     execute(w, g);
   }
   set_current_worker(nullptr);
-  if (!woken) {
+  if (!woken || w->retaken.load(std::memory_order_relaxed)) {
     give_back(w);
     tls_held = nullptr;
-    return false;
+    return woken;
   }
   // Back to our own code, keeping the slot. Settle what only a running
   // holder can: a debt to the poller role, and a wake-up for goroutines
@@ -236,14 +238,15 @@ void scheduler::give_back(worker* w) noexcept {
   {
     std::lock_guard<spin_mutex> lock(sched_mu_);
     w->lend.store(lend_owned, std::memory_order_release);
-    if (w->index < nprocs_.load(std::memory_order_relaxed) && !exiting.load(std::memory_order_relaxed)) {
+    if (w->index < nprocs_.load(std::memory_order_relaxed) && !exiting.load(std::memory_order_relaxed) &&
+        !w->retaken.load(std::memory_order_relaxed)) {
       // Idle again, as before the lend; its thread still sleeps (or
       // watches, and finds the slot owned at its next look).
       idle_.push_back(w);
       w->in_idle_list = true;
       n_idle_.fetch_add(1, std::memory_order_seq_cst);
     } else {
-      wake_its_thread = true;  // to retire
+      wake_its_thread = true;  // to retire, or to become a spare (retaken)
     }
   }
   if (wake_its_thread) w->sleep.notify();
@@ -265,7 +268,8 @@ bool scheduler::offer_slot(worker* w) noexcept {
     std::lock_guard<spin_mutex> lock(sched_mu_);
     if (lend_wanted_.load(std::memory_order_relaxed) == 0 ||
         lend_offer_.load(std::memory_order_relaxed) != nullptr ||
-        w->index >= nprocs_.load(std::memory_order_relaxed) || exiting.load(std::memory_order_relaxed))
+        w->index >= nprocs_.load(std::memory_order_relaxed) || exiting.load(std::memory_order_relaxed) ||
+        w->retaken.load(std::memory_order_relaxed))
       return false;
     w->lend.store(lend_running, std::memory_order_relaxed);
     // release; pairs with the taker's CAS: our owner side as we leave it.
@@ -300,6 +304,11 @@ bool scheduler::ready_on_held(goroutine* g) noexcept {
   // acquire/release: a short stay in running, as in run_while_parked.
   if (!w->lend.compare_exchange_strong(expected, lend_running, std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
+    tls_held = nullptr;
+    return false;
+  }
+  if (w->retaken.load(std::memory_order_relaxed)) {  // monitor.cpp: not a slot any more
+    give_back(w);
     tls_held = nullptr;
     return false;
   }

@@ -62,8 +62,10 @@ scheduler_stats stats() {
   add_stats(out, parks, detail::thread_stats);
   if (detail::scheduler::started()) {
     detail::scheduler& s = detail::scheduler::instance();
-    for (int i = 0, n = s.started_workers(); i < n; ++i) add_stats(out, parks, s.worker_at(i)->stats);
+    for (int m = 0, n = s.thread_count(); m < n; ++m) add_stats(out, parks, s.thread_worker(m)->stats);
     out.global_queue_pushes = s.global_pushes();
+    out.slot_retakes = s.slot_retakes();
+    out.worker_threads = static_cast<std::uint64_t>(s.thread_count());
   }
   // Every go() passed through scheduler::ready(), which counts wake-ups
   // on workers; take the creations back out.

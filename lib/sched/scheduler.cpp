@@ -17,6 +17,7 @@
 
 #include "base/cpu_relax.hpp"
 #include "base/cycle_clock.hpp"
+#include "base/ranked_mutex.hpp"
 #include "base/stack_pointer.hpp"
 #include "debug/fatal.hpp"
 #include "fiber/stack_guard.hpp"
@@ -161,6 +162,7 @@ scheduler& scheduler::start() {
     // release; pairs with the acquire in instance().
     the_instance_.store(p, std::memory_order_release);
     p->set_procs(default_procs());
+    p->start_monitor();
     return p;
   }();
   return *created;
@@ -177,8 +179,17 @@ scheduler::scheduler() {
 void scheduler::start_worker(int index) {
   auto* w = new worker();
   w->index = index;
-  w->rand_state = 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(index + 1);
-  workers_[index] = w;
+  {
+    std::lock_guard<spin_mutex> lock(sched_mu_);
+    w->thread_no = nthreads_.load(std::memory_order_relaxed);
+    CSP_ASSERT(w->thread_no < max_threads);
+    all_workers_[w->thread_no] = w;
+    // release; pairs with the acquire in thread_count().
+    nthreads_.store(w->thread_no + 1, std::memory_order_release);
+    wake_monitor_locked();  // a new slot runs goroutines
+  }
+  w->rand_state = 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(w->thread_no + 1);
+  workers_[index].store(w, std::memory_order_release);
   // release; pairs with the acquire loads of nstarted_ by stealers.
   nstarted_.store(index + 1, std::memory_order_release);
   std::thread(worker_main, w).detach();
@@ -202,8 +213,8 @@ void scheduler::worker_main(worker* w) {
 
 int scheduler::set_procs(int n) {
   if (n < 1) return nprocs_.load(std::memory_order_relaxed);  // a query: no lock (mutex spinning asks)
-  static std::mutex procs_mu;  // serializes gomaxprocs changes; taken before sched_mu_
-  std::lock_guard<std::mutex> outer(procs_mu);
+  static ranked_mutex procs_mu{lock_rank::procs};  // serializes gomaxprocs changes; taken before sched_mu_
+  std::lock_guard<ranked_mutex> outer(procs_mu);
   int prev = nprocs_.load(std::memory_order_relaxed);
   n = std::min(n, max_workers);
   std::vector<std::pair<worker*, bool>> to_wake;  // with in_netpoll
@@ -212,12 +223,13 @@ int scheduler::set_procs(int n) {
     nprocs_.store(n, std::memory_order_seq_cst);
     int started = nstarted_.load(std::memory_order_relaxed);
     for (int i = 0; i < started; ++i) {
-      worker* w = workers_[i];
+      worker* w = workers_[i].load(std::memory_order_relaxed);
       if (i < n && w->retired) {
         w->retired = false;
         --n_retired_;
         n_retired_atomic_.store(n_retired_, std::memory_order_seq_cst);
         to_wake.emplace_back(w, w->in_netpoll);
+        wake_monitor_locked();
       } else if (i >= n && w->in_idle_list) {
         // Wake it so it notices and retires.
         idle_.erase(std::find(idle_.begin(), idle_.end(), w));
@@ -253,7 +265,10 @@ void scheduler::ready(goroutine* g) noexcept {
   // before it parked (its unlock ordered it before this waker).
   g->state.store(gstate::runnable, std::memory_order_release);
   worker* w = current_worker();
-  if (w != nullptr && w->index < nprocs_.load(std::memory_order_relaxed)) {
+  // A retaken thread (monitor.cpp) has no slot to push to: it readies as a
+  // plain thread does.
+  if (w != nullptr && w->index < nprocs_.load(std::memory_order_relaxed) &&
+      !w->retaken.load(std::memory_order_relaxed)) {
     w->stats.wakeups.add();  // go() comes here too: stats() subtracts the creations
     goroutine* old = w->run_next.load(std::memory_order_relaxed);
     push_local(w, g);
@@ -331,6 +346,7 @@ void scheduler::wake_one() noexcept {
       w->in_idle_list = false;
       w->woken_spinning = true;
       n_idle_.fetch_sub(1, std::memory_order_seq_cst);
+      wake_monitor_locked();
     }
   }
   if (w == nullptr) {
@@ -368,8 +384,9 @@ void scheduler::stop_spinning(worker* w) noexcept {
 }
 
 goroutine* scheduler::try_local(worker* w) {
-  ++w->schedtick;
-  if (w->schedtick % 61 == 0 && global_.size_relaxed() > 0) {
+  const std::uint32_t tick = w->schedtick.load(std::memory_order_relaxed) + 1;
+  w->schedtick.store(tick, std::memory_order_relaxed);
+  if (tick % 61 == 0 && global_.size_relaxed() > 0) {
     if (goroutine* g = try_global(w, false)) return g;
   }
   if (w->run_next_streak < run_next_streak_limit) {
@@ -410,7 +427,7 @@ goroutine* scheduler::try_steal(worker* w, bool take_run_next) {
   if (n <= 1) return nullptr;
   int start = static_cast<int>(fastrandn(static_cast<std::uint32_t>(n)));
   for (int i = 0; i < n; ++i) {
-    worker* v = workers_[(start + i) % n];
+    worker* v = workers_[(start + i) % n].load(std::memory_order_acquire);
     if (v == w) continue;
     if (goroutine* g = v->runq.steal_into(w->runq)) {
       w->stats.steals.add();
@@ -429,6 +446,12 @@ goroutine* scheduler::try_steal(worker* w, bool take_run_next) {
 goroutine* scheduler::find_runnable(worker* w) {
   for (;;) {
     if (exiting.load(std::memory_order_relaxed)) w->sleep.wait_forever();
+    // The monitor gave our slot to another thread while we ran one
+    // goroutine too long (monitor.cpp): wait, slotless, to be given one.
+    if (__builtin_expect(w->retaken.load(std::memory_order_relaxed), 0)) {
+      become_spare(w);
+      continue;
+    }
     if (w->index >= nprocs_.load(std::memory_order_relaxed)) {
       retire(w);
       continue;
@@ -439,7 +462,7 @@ goroutine* scheduler::find_runnable(worker* w) {
     check_timers(/*full=*/false);
     // Every 61st schedule, as the global queue check: I/O that became ready
     // while every worker was busy (no idle worker is in the poller).
-    if (w->schedtick % 61 == 60) netpoll_poll_busy(/*rate_limited=*/true);
+    if (w->schedtick.load(std::memory_order_relaxed) % 61 == 60) netpoll_poll_busy(/*rate_limited=*/true);
     if (goroutine* g = try_local(w)) {
       stop_spinning(w);
       return g;
@@ -491,7 +514,7 @@ bool scheduler::work_visible() const noexcept {
   if (global_.size() > 0) return true;
   int n = nstarted_.load(std::memory_order_acquire);
   for (int i = 0; i < n; ++i) {
-    worker* v = workers_[i];
+    worker* v = workers_[i].load(std::memory_order_acquire);
     if (!v->runq.empty() || v->run_next.load(std::memory_order_seq_cst) != nullptr) return true;
   }
   return false;
@@ -529,6 +552,7 @@ void scheduler::leave_idle_list(worker* w) {
   idle_.erase(std::find(idle_.begin(), idle_.end(), w));
   w->in_idle_list = false;
   n_idle_.fetch_sub(1, std::memory_order_seq_cst);
+  wake_monitor_locked();
 }
 
 void scheduler::timer_armed(std::int64_t when) noexcept {
@@ -614,6 +638,13 @@ void scheduler::go_idle(worker* w) {
   w->poller_owed = false;
   {
     std::lock_guard<spin_mutex> lock(sched_mu_);
+    if (w->retaken.load(std::memory_order_relaxed)) {
+      // Retaken while on g0 (the OS kept us off the CPU a whole monitor
+      // period): the slot is another thread's now; find_runnable makes us
+      // a spare.
+      w->poller_owed = poller_owed;
+      return;
+    }
     idle_.push_back(w);
     w->in_idle_list = true;
     n_idle_.fetch_add(1, std::memory_order_seq_cst);
@@ -732,6 +763,7 @@ void scheduler::retire(worker* w) {
   {
     std::lock_guard<spin_mutex> lock(sched_mu_);
     if (w->index < nprocs_.load(std::memory_order_relaxed)) return;  // raised again meanwhile
+    if (w->retaken.load(std::memory_order_relaxed)) return;         // slotless: becomes a spare
     if (!w->retired) {
       w->retired = true;
       ++n_retired_;
@@ -762,7 +794,7 @@ void scheduler::prepare_stack(worker* w, goroutine* g) {
 // its worker without yielding.
 inline void start_running(worker* w, goroutine* g, std::int64_t stamp) noexcept {
   g->since.store(stamp, std::memory_order_relaxed);
-  g->running_on.store(w->index, std::memory_order_relaxed);
+  g->running_on.store(w->thread_no, std::memory_order_relaxed);
   g->state.store(gstate::running, std::memory_order_relaxed);
 }
 
@@ -865,9 +897,9 @@ goroutine* scheduler::next_for_handoff(worker* w) {
   // (the global queue, timers, stealing for idle peers) is never starved by
   // goroutines that keep readying each other; and always when this worker
   // must stop (retired, exiting).
-  if (w->schedtick % 61 == 60 || exiting.load(std::memory_order_relaxed) ||
+  if (w->schedtick.load(std::memory_order_relaxed) % 61 == 60 || exiting.load(std::memory_order_relaxed) ||
       w->index >= nprocs_.load(std::memory_order_relaxed) ||
-      lend_wanted_.load(std::memory_order_relaxed) > 0)
+      lend_wanted_.load(std::memory_order_relaxed) > 0 || w->retaken.load(std::memory_order_relaxed))
     return nullptr;
   goroutine* next = try_local(w);
   if (next != nullptr) settle_poller_owed(w);
@@ -927,8 +959,10 @@ void goroutine_entry(fiber::transfer t) {
 // ---- deadlock view -----------------------------------------------------------
 
 bool scheduler::all_idle_locked() const {
+  // A retaken thread still runs its goroutine, which may yet act.
   return n_idle_.load(std::memory_order_seq_cst) + n_retired_ ==
-         nstarted_.load(std::memory_order_acquire);
+             nstarted_.load(std::memory_order_acquire) &&
+         slotless_.empty();
 }
 
 

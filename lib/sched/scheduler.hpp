@@ -147,14 +147,24 @@ class parker {
   std::atomic<std::uint32_t> token_{0};
 };
 
+// worker::lend's states (sched/lend.cpp).
+inline constexpr std::uint32_t lend_owned = 0, lend_running = 1, lend_held = 2;
+
 struct alignas(64) worker {
-  int index = 0;
+  int index = 0;       // the slot this thread runs; changed only while it is a spare (monitor.cpp)
+  int thread_no = 0;   // fixed: scheduler::all_workers_[thread_no] == this
   run_queue runq;
   // run_next: the goroutine to run before the queue. Owner exchanges it;
   // stealers take it only as a last resort (exchange too).
   std::atomic<goroutine*> run_next{nullptr};
   int run_next_streak = 0;       // owner only
-  std::uint32_t schedtick = 0;   // owner only
+  // schedtick counts schedules; the owner bumps it (relaxed load and
+  // store, no RMW), the monitor samples it (monitor.cpp).
+  std::atomic<std::uint32_t> schedtick{0};
+  // retaken: the monitor gave this thread's slot to another thread while
+  // it ran one goroutine too long (monitor.cpp). Set under sched_mu_; the
+  // thread reads it at each switch and becomes a spare at its next one.
+  std::atomic<bool> retaken{false};
   bool spinning = false;         // owner only; counted in scheduler::n_spinning_
   // poller_owed: a goroutine here began an I/O wait while nobody held the
   // poller role; this worker takes the role when it runs dry, or pokes an
@@ -179,6 +189,7 @@ struct alignas(64) worker {
   bool woken_spinning = false;   // the waker counted us in n_spinning_
   bool retired = false;          // index >= gomaxprocs: parked until raised
   bool in_netpoll = false;       // the timer sleeper, waiting in the netpoller, not on `sleep`
+  bool spare = false;            // a thread without a slot, asleep until the monitor gives it one
 
   std::uint64_t rand_state = 0;  // owner only, fastrand
 
@@ -236,9 +247,12 @@ class scheduler {
   int runtime_threads() const noexcept { return runtime_threads_.load(std::memory_order_acquire); }
   spin_mutex& sched_mutex() CSP_RETURN_CAPABILITY(sched_mu_) { return sched_mu_; }
 
-  // The workers started so far, for runtime::stats() and the trace.
-  int started_workers() const noexcept { return nstarted_.load(std::memory_order_acquire); }
-  worker* worker_at(int i) const noexcept { return workers_[i]; }
+  // Every worker thread started so far, spares included (monitor.cpp), for
+  // runtime::stats() and the dump; thread_worker(m)->thread_no == m.
+  int thread_count() const noexcept { return nthreads_.load(std::memory_order_acquire); }
+  worker* thread_worker(int m) const noexcept { return all_workers_[m]; }
+  // slot_retakes: slots the monitor moved off a stuck thread, ever.
+  std::uint64_t slot_retakes() const noexcept { return retakes_.load(std::memory_order_relaxed); }
   // global_pushes: goroutines ever put on the global queue.
   std::uint64_t global_pushes() const noexcept { return global_.pushes(); }
 
@@ -316,22 +330,36 @@ class scheduler {
   bool slot_needed(const worker* w) const noexcept;
   void push_local(worker* w, goroutine* g) noexcept;
   std::uint32_t drain_to_global(worker* w) noexcept;
+  // The monitor (sched/monitor.cpp).
+  void start_monitor();
+  [[noreturn]] void monitor_loop() noexcept;
+  worker* retake_locked(int index, worker* stuck, bool& fresh) CSP_REQUIRES(sched_mu_);
+  std::uint32_t steal_all_to_global(worker* w) noexcept;
+  void become_spare(worker* w) noexcept;
+  void wake_monitor_locked() noexcept CSP_REQUIRES(sched_mu_);
   void wait_while_lent(worker* w, std::unique_lock<spin_mutex>& lock) noexcept CSP_REQUIRES(sched_mu_);
 
   static scheduler& start();  // instance()'s first call
   static inline std::atomic<scheduler*> the_instance_{nullptr};
 
-  static constexpr int max_workers = 256;
+  static constexpr int max_workers = 256;   // slots (gomaxprocs)
+  static constexpr int max_threads = 1024 + max_workers;  // worker threads, spares included (monitor.cpp)
   static constexpr int run_next_streak_limit = 64;
 
   std::atomic<int> nprocs_{0};         // gomaxprocs
-  std::atomic<int> nstarted_{0};       // workers[0, nstarted_) exist
+  std::atomic<int> nstarted_{0};       // slots [0, nstarted_) exist
   std::atomic<int> runtime_threads_{0};  // see add_runtime_threads
-  worker* workers_[max_workers] = {};  // written once per slot, before nstarted_ covers it
+  // workers_[i]: the thread running slot i. Set before nstarted_ covers
+  // it, and changed only by a retake (monitor.cpp), under sched_mu_.
+  std::atomic<worker*> workers_[max_workers] = {};
+  // all_workers_[m]: every worker thread, by thread_no; written once,
+  // before nthreads_ covers it.
+  worker* all_workers_[max_threads] = {};
+  std::atomic<int> nthreads_{0};
 
   // Idle workers and the gomaxprocs transition; leaf except for the
   // registry and pool locks below it.
-  mutable spin_mutex sched_mu_;
+  mutable spin_mutex sched_mu_{lock_rank::scheduler};
   std::vector<worker*> idle_ CSP_GUARDED_BY(sched_mu_);
   std::atomic<int> n_idle_{0};         // == idle_.size(); also read without the lock
   std::atomic<int> n_spinning_{0};
@@ -354,6 +382,13 @@ class scheduler {
   std::atomic<bool> poller_present_{false};
 
   global_queue global_;  // the global run queue (sched/global_queue.hpp)
+
+  // The monitor (sched/monitor.cpp). Guarded by sched_mu_:
+  std::vector<worker*> spares_ CSP_GUARDED_BY(sched_mu_);    // threads without a slot, asleep
+  std::vector<worker*> slotless_ CSP_GUARDED_BY(sched_mu_);  // retaken, still in their goroutine
+  bool monitor_asleep_ CSP_GUARDED_BY(sched_mu_) = false;     // sleeps until a slot gets busy
+  parker monitor_sleep_;
+  std::atomic<std::uint64_t> retakes_{0};
 
   std::atomic<std::uint64_t> id_source_{main_goroutine_id + 1};
 
