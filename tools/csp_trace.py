@@ -27,7 +27,7 @@ import re
 import sys
 from xml.sax.saxutils import escape
 
-THREAD_TID = 1000  # tracks from this tid up are plain threads
+THREAD_TID = 10000  # tracks from this tid up are plain threads
 
 
 def load(path):

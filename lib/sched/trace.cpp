@@ -71,7 +71,7 @@ std::int64_t t0 = 0;
 
 ranked_mutex buffers_mu{lock_rank::trace_buffers};  // guards the list head and next_thread_tid
 trace_buffer* buffers = nullptr;
-int next_thread_tid = 1000;
+int next_thread_tid = 10000;  // above every worker thread's number (scheduler::max_threads)
 
 __attribute__((tls_model("initial-exec"))) thread_local trace_buffer* tls_buffer = nullptr;
 
@@ -86,7 +86,10 @@ trace_buffer* new_buffer() {
   worker* w = current_worker();
   std::lock_guard<ranked_mutex> lock(buffers_mu);
   if (w != nullptr) {
-    b->tid = w->index + 1;
+    // The thread's number, not its slot's index: after a retake
+    // (monitor.cpp) two threads have run one slot, and flow ids embed the
+    // tid, so they must stay unique per thread.
+    b->tid = w->thread_no + 1;
   } else {
     b->tid = next_thread_tid++;
     b->is_main = ::getpid() == static_cast<pid_t>(::gettid());
