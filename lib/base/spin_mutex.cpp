@@ -1,10 +1,7 @@
 #include "base/spin_mutex.hpp"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include "base/cpu_relax.hpp"
+#include "base/futex.hpp"
 #include "debug/fatal.hpp"
 
 namespace csp::detail {
@@ -26,11 +23,6 @@ namespace {
 // (128 or 500 pauses) or a lower cap (8) lost most of the gain.
 constexpr int max_pause_run = 32;
 constexpr int spin_budget = 1000;  // pauses; about 28 µs on the reference VM
-
-void futex_wait(std::atomic<std::uint32_t>* addr, std::uint32_t expected) noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), FUTEX_WAIT_PRIVATE, expected,
-            nullptr, nullptr, 0);
-}
 }  // namespace
 
 void spin_mutex::lock_slow() noexcept {
@@ -50,9 +42,6 @@ void spin_mutex::lock_slow() noexcept {
   while (state_.exchange(2, std::memory_order_acquire) != 0) futex_wait(&state_, 2);
 }
 
-void spin_mutex::wake_one() noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_), FUTEX_WAKE_PRIVATE, 1, nullptr,
-            nullptr, 0);
-}
+void spin_mutex::wake_one() noexcept { futex_wake(&state_, 1); }
 
 }  // namespace csp::detail

@@ -22,12 +22,6 @@
 
 namespace csp::detail {
 
-std::int64_t coarse_now_ns() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 // ---- registry -----------------------------------------------------------------
 //
 // Live goroutines in shards, each an intrusive list under its own lock, on

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/mono_clock.hpp"  // coarse_now_ns, mono_now_ns
 #include "csp/detail/source_location.hpp"
 #include "csp/detail/spawn.hpp"
 #include "fiber/context.hpp"
@@ -119,9 +120,6 @@ void start_goroutine_with_id(goroutine* g, std::uint64_t id, closure_fn run) noe
 // goroutine_id_batch: goroutine ids are handed to workers this many at a
 // time (scheduler::new_id); the registry shards by batch.
 inline constexpr std::uint64_t goroutine_id_batch = 16;
-
-// coarse_now_ns reads CLOCK_MONOTONIC_COARSE: a few ns, good to a tick.
-std::int64_t coarse_now_ns() noexcept;
 
 // registry: every live goroutine, for dump_goroutines.
 void registry_add(goroutine* g) noexcept;

@@ -1,7 +1,6 @@
 // park.cpp — park/ready for goroutines and plain threads (contract: park.hpp).
 #include "sched/park.hpp"
 
-#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 
 #include "base/cpu_relax.hpp"
 #include "base/cycle_clock.hpp"
+#include "base/futex.hpp"
 #include "base/stack_pointer.hpp"
 #include "debug/fatal.hpp"
 #include "sched/dump.hpp"
@@ -26,10 +26,6 @@ namespace {
 __attribute__((tls_model("initial-exec"))) thread_local thread_task tls_thread_task;
 __attribute__((tls_model("initial-exec"))) thread_local std::uint64_t tls_rand = 0;
 std::atomic<thread_task*> the_main_thread_task{nullptr};
-
-long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val) noexcept {
-  return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), op, val, nullptr, nullptr, 0);
-}
 
 // this_thread_task: never inlined, for the reason current_worker() is not.
 CSP_TLS_ACCESSOR thread_task* this_thread_task() noexcept {
@@ -94,7 +90,7 @@ void wait_woken(thread_task* t) noexcept {
   std::uint32_t expected = woken_parked;
   if (!t->woken.compare_exchange_strong(expected, woken_sleeping, std::memory_order_acquire)) return;
   while (t->woken.load(std::memory_order_acquire) != woken_ready)
-    futex(&t->woken, FUTEX_WAIT_PRIVATE, woken_sleeping);
+    futex_wait(&t->woken, woken_sleeping);
 }
 
 void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
@@ -199,7 +195,7 @@ void ready(task* t) noexcept {
   // thread may return and exit; the futex call below only names the
   // address, it does not dereference it.
   if (tt->woken.exchange(woken_ready, std::memory_order_release) == woken_sleeping)
-    futex(&tt->woken, FUTEX_WAKE_PRIVATE, 1);
+    futex_wake(&tt->woken, 1);
 }
 
 std::uint32_t fastrand() noexcept {

@@ -5,18 +5,13 @@
 
 #include <atomic>
 
+#include "base/mono_clock.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/scheduler.hpp"
 
 namespace csp::detail {
 
 namespace {
-
-std::int64_t now_ns() noexcept {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
-}
 
 struct running_count {
   const goroutine* self;
@@ -46,8 +41,8 @@ int others_running(const goroutine* self) noexcept {
 
 void quiesce_at_exit() noexcept {
   const goroutine* self = current_goroutine();
-  const std::int64_t until = now_ns() + quiesce_grace_ns;
-  while (others_running(self) > 0 && now_ns() < until) {
+  const std::int64_t until = mono_now_ns() + quiesce_grace_ns;
+  while (others_running(self) > 0 && mono_now_ns() < until) {
     timespec pause{0, 100'000};  // 100 µs
     ::nanosleep(&pause, nullptr);
   }

@@ -2,10 +2,7 @@
 // lock order: scheduler.hpp.
 #include "sched/scheduler.hpp"
 
-#include <linux/futex.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +14,7 @@
 
 #include "base/cpu_relax.hpp"
 #include "base/cycle_clock.hpp"
+#include "base/mono_clock.hpp"
 #include "base/ranked_mutex.hpp"
 #include "base/stack_pointer.hpp"
 #include "debug/fatal.hpp"
@@ -48,16 +46,6 @@ __attribute__((tls_model("initial-exec"))) thread_local worker* tls_worker = nul
 // futex wake-up (7–24 µs across threads on the reference VM) is needed;
 // short enough that an idle runtime stops burning CPU almost at once.
 constexpr std::int64_t spin_budget_ns = 50'000;
-
-std::int64_t mono_ns() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val) noexcept {
-  return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), op, val, nullptr, nullptr, 0);
-}
 
 int default_procs() {
   int n = static_cast<int>(std::thread::hardware_concurrency());
@@ -108,38 +96,6 @@ void on_process_exit(int, void*) {
 }
 
 }  // namespace
-
-// ---- parker ------------------------------------------------------------
-
-void parker::wait() noexcept {
-  // acquire; pairs with the release exchange in notify(): what the notifier
-  // wrote before waking us is visible.
-  while (token_.exchange(0, std::memory_order_acquire) == 0) futex(&token_, FUTEX_WAIT_PRIVATE, 0);
-}
-
-bool parker::wait_until(std::int64_t deadline_ns) noexcept {
-  timespec ts{static_cast<time_t>(deadline_ns / 1'000'000'000),
-              static_cast<long>(deadline_ns % 1'000'000'000)};
-  for (;;) {
-    // acquire; pairs with the release exchange in notify(), as in wait().
-    if (token_.exchange(0, std::memory_order_acquire) != 0) return true;
-    // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so a
-    // spurious or EINTR return retries without recomputing a timeout.
-    long r = ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&token_),
-                       FUTEX_WAIT_BITSET_PRIVATE, 0u, &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
-    if (r != 0 && errno == ETIMEDOUT)
-      return token_.exchange(0, std::memory_order_acquire) != 0;  // a notify may have raced the timeout
-  }
-}
-
-void parker::wait_forever() noexcept {
-  std::atomic<std::uint32_t> never{0};
-  for (;;) futex(&never, FUTEX_WAIT_PRIVATE, 0);
-}
-
-void parker::notify() noexcept {
-  if (token_.exchange(1, std::memory_order_release) == 0) futex(&token_, FUTEX_WAKE_PRIVATE, 1);
-}
 
 // ---- thread-locals -------------------------------------------------------
 
@@ -481,13 +437,13 @@ goroutine* scheduler::find_runnable(worker* w) {
       w->spinning = true;
       n_spinning_.fetch_add(1, std::memory_order_seq_cst);
     }
-    std::int64_t deadline = mono_ns() + spin_budget_ns;
+    std::int64_t deadline = mono_now_ns() + spin_budget_ns;
     goroutine* g = nullptr;
     bool polled = false;
     for (int round = 0; g == nullptr; ++round) {
       // A blocked plain thread waiting for a slot (sched/lend.cpp) ends
       // the spin: it will run what comes, on this slot.
-      bool last = mono_ns() >= deadline || lend_wanted_.load(std::memory_order_relaxed) > 0;
+      bool last = mono_now_ns() >= deadline || lend_wanted_.load(std::memory_order_relaxed) > 0;
       g = try_steal(w, last);
       if (g == nullptr) g = try_global(w, true);
       if (g != nullptr || last) break;
@@ -535,14 +491,10 @@ bool scheduler::check_timers(bool full) noexcept {
     // VM, more (7.9 ms measured at a 4 ms resolution), so the margin is
     // four resolutions; a lag beyond it only delays the fire to a later
     // check (go_idle's full check, or the timer sleeper), never loses it.
-    static const std::int64_t margin = [] {
-      timespec ts{};
-      clock_getres(CLOCK_MONOTONIC_COARSE, &ts);
-      return 4 * (std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
-    }();
+    static const std::int64_t margin = 4 * coarse_resolution_ns();
     if (next > coarse_now_ns() + margin) return false;
   }
-  std::int64_t now = mono_ns();
+  std::int64_t now = mono_now_ns();
   if (next > now) return false;
   return run_due_timers(now);
 }
@@ -700,7 +652,7 @@ void scheduler::go_idle(worker* w) {
     // stack pool's next trim bounds the sleep too, so that a burst's stacks
     // go back to the OS even when nothing else wakes the runtime.
     stack_pool& pool = stack_pool::instance();
-    pool.trim(mono_ns());
+    pool.trim(mono_now_ns());
     deadline = std::min(timer_next_deadline.load(std::memory_order_seq_cst), pool.trim_deadline());
     std::lock_guard<spin_mutex> lock(sched_mu_);
     if (timer_sleeper_ == w) sleeper_deadline_.store(deadline, std::memory_order_seq_cst);
@@ -711,7 +663,7 @@ void scheduler::go_idle(worker* w) {
     netpoll_block(deadline, polled);
   } else if (deadline == never) {
     w->sleep.wait();
-  } else if (deadline > mono_ns()) {
+  } else if (deadline > mono_now_ns()) {
     w->sleep.wait_until(deadline);
   }  // else a timer is already due: do not sleep at all.
 

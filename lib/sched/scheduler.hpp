@@ -116,6 +116,7 @@
 #include <mutex>
 #include <vector>
 
+#include "base/parker.hpp"
 #include "base/spin_mutex.hpp"
 #include "debug/tsa.hpp"
 #include "fiber/context.hpp"
@@ -132,19 +133,6 @@ struct post_switch {
   enum class action : std::uint8_t { none, park, yield, exit } what = action::none;
   void (*unlock)(void*) = nullptr;
   void* arg = nullptr;
-};
-
-// parker: a one-token futex semaphore for sleeping threads.
-class parker {
- public:
-  void wait() noexcept;                    // consumes the token, sleeping until there is one
-  // wait_until is wait() bounded by an absolute CLOCK_MONOTONIC deadline
-  // (ns): true if it consumed the token, false if the deadline passed.
-  bool wait_until(std::int64_t deadline_ns) noexcept;
-  void wait_forever() noexcept;            // never returns
-  void notify() noexcept;                  // posts the token; any thread
- private:
-  std::atomic<std::uint32_t> token_{0};
 };
 
 // worker::lend's states (sched/lend.cpp).

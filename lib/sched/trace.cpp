@@ -14,6 +14,7 @@
 #include <mutex>
 #include "csp/detail/source_location.hpp"
 
+#include "base/mono_clock.hpp"
 #include "base/ranked_mutex.hpp"
 #include "base/spin_mutex.hpp"
 #include "sched/goroutine.hpp"
@@ -75,12 +76,6 @@ int next_thread_tid = 10000;  // above every worker thread's number (scheduler::
 
 __attribute__((tls_model("initial-exec"))) thread_local trace_buffer* tls_buffer = nullptr;
 
-std::int64_t now_ns() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 trace_buffer* new_buffer() {
   auto* b = new trace_buffer();
   worker* w = current_worker();
@@ -93,7 +88,7 @@ trace_buffer* new_buffer() {
   } else {
     b->tid = next_thread_tid++;
     b->is_main = ::getpid() == static_cast<pid_t>(::gettid());
-    b->run_start = now_ns();
+    b->run_start = mono_now_ns();
   }
   b->next = buffers;
   buffers = b;
@@ -316,7 +311,7 @@ void trace_start() noexcept {
     std::fprintf(stderr, "csp: CSP_TRACE=%s: cannot open the file; not tracing\n", path);
     return;
   }
-  t0 = now_ns();
+  t0 = mono_now_ns();
   out_line l;
   emit(l.str("{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":\"csp\"}}"));
   trace_on = true;
@@ -326,7 +321,7 @@ void trace_go(goroutine* child) noexcept {
   trace_buffer* b = my_buffer();
   trace_event* e = slot(b);
   e->kind = ev_kind::go;
-  e->ts = now_ns();
+  e->ts = mono_now_ns();
   e->gid = child->id;
   e->loc = child->created_at;
   e->flow = child->trace_flow = new_flow(b);
@@ -337,21 +332,21 @@ void trace_ready(task* t) noexcept {
   trace_buffer* b = my_buffer();
   trace_event* e = slot(b);
   e->kind = ev_kind::ready;
-  e->ts = now_ns();
+  e->ts = mono_now_ns();
   e->gid = t->kind_ == task::kind::goroutine ? static_cast<goroutine*>(t)->id : 0;
   e->reason = t->reason.load(std::memory_order_relaxed);
   e->flow = t->trace_flow = new_flow(b);
   commit(b);
 }
 
-void trace_run_begin(goroutine*) noexcept { my_buffer()->run_start = now_ns(); }
+void trace_run_begin(goroutine*) noexcept { my_buffer()->run_start = mono_now_ns(); }
 
 void trace_run_finish(goroutine* g, trace_run_end how) noexcept {
   trace_buffer* b = my_buffer();
   trace_event* e = slot(b);
   e->kind = ev_kind::run;
   e->ts = b->run_start;
-  e->ts2 = now_ns();
+  e->ts2 = mono_now_ns();
   e->gid = g->id;
   e->loc = g->created_at;
   e->flow = std::exchange(g->trace_flow, 0);
@@ -365,7 +360,7 @@ void trace_thread_park(wait_reason why) noexcept {
   trace_event* e = slot(b);
   e->kind = ev_kind::thread_run;
   e->ts = b->run_start;
-  e->ts2 = b->block_start = now_ns();
+  e->ts2 = b->block_start = mono_now_ns();
   commit(b);
   b->block_reason = why;
 }
@@ -375,7 +370,7 @@ void trace_thread_unpark(task* t) noexcept {
   trace_event* e = slot(b);
   e->kind = ev_kind::thread_block;
   e->ts = b->block_start;
-  e->ts2 = b->run_start = now_ns();
+  e->ts2 = b->run_start = mono_now_ns();
   e->reason = b->block_reason;
   e->flow = std::exchange(t->trace_flow, 0);
   commit(b);
@@ -383,7 +378,7 @@ void trace_thread_unpark(task* t) noexcept {
 
 void trace_flush_at_exit() noexcept {
   if (!trace_on) return;
-  std::int64_t end = now_ns();
+  std::int64_t end = mono_now_ns();
   std::lock_guard<ranked_mutex> list(buffers_mu);
   for (trace_buffer* b = buffers; b != nullptr; b = b->next) {
     std::lock_guard<spin_mutex> own(b->flush_mu);

@@ -18,12 +18,6 @@ namespace csp::detail {
 std::atomic<std::int64_t> timer_next_deadline{never};
 std::atomic<std::int64_t> live_timer_nodes{0};
 
-std::int64_t mono_now_ns() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 timer_heap& timer_heap::instance() noexcept {
   // Never destroyed: workers may run timers while static destructors run.
   static timer_heap* h = new timer_heap();

@@ -51,6 +51,7 @@
 #include <limits>
 #include <vector>
 
+#include "base/mono_clock.hpp"  // mono_now_ns: the clock of every deadline
 #include "base/spin_mutex.hpp"
 #include "csp/detail/source_location.hpp"
 #include "debug/tsa.hpp"
@@ -126,9 +127,6 @@ class timer_heap {
 // the per-schedule check, where a stale value only delays a fire to the
 // next check.
 extern std::atomic<std::int64_t> timer_next_deadline;
-
-// mono_now_ns reads CLOCK_MONOTONIC (the clock of steady_clock).
-std::int64_t mono_now_ns() noexcept;
 
 // run_due_timers runs the action of every timer due at `now`; true if it
 // ran any. Worker g0 only (actions ready tasks and spawn goroutines).
