@@ -35,7 +35,7 @@
 // worker moves one between queues while work_visible() scans them.
 // What can still act during the check is a user thread that was live at
 // our first looks: it may push work (ready() from a thread goes to the
-// global queue, and its wake_one skips sched_mu_ while an idle-listed
+// global queue, and its notify_work skips sched_mu_ while an idle-listed
 // worker has not yet dropped its spinning count) or arm a waker (a
 // timer), then park or exit. If it parks, thread_parks moved. If it
 // exits, the thread count no longer shows it, so the check looks at the

@@ -37,7 +37,7 @@
 //      itself on the idle list and waking: from then on it may be lent
 //      (go_idle). When it wakes it checks the lend word under sched_mu_,
 //      and leaves the idle list in the same critical section.
-//   3. A lent worker is on no list: wake_one never picks it, and the
+//   3. A lent worker is on no list: notify_work never picks it, and the
 //      deadlock detector counts it busy (its borrower is running).
 //   4. A held slot is watched: the first running → held of a lend wakes the
 //      worker's thread, which then wakes every monitor period and reclaims
@@ -221,9 +221,7 @@ bool scheduler::run_lent(worker* w, thread_task* t) noexcept {
     w->lend_watched.store(true, std::memory_order_relaxed);
     w->sleep.notify();  // invariant 4: its thread starts watching
   }
-  if (queued && n_idle_.load(std::memory_order_relaxed) > 0 &&
-      n_spinning_.load(std::memory_order_relaxed) == 0)
-    wake_one();
+  if (queued) notify_local_work();
   return true;
 }
 
@@ -251,8 +249,7 @@ void scheduler::give_back(worker* w) noexcept {
   }
   if (wake_its_thread) w->sleep.notify();
   if (n > 0) {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    wake_one();
+    notify_work();
   }
   // We ran timers and polled while we held the slot; now someone must sleep
   // until the next deadline, or in the poller (retire() does the same).
@@ -316,8 +313,7 @@ bool scheduler::ready_on_held(goroutine* g) noexcept {
   push_local(w, g);
   w->lend.store(lend_held, std::memory_order_release);
   // We run g when we next block; a wake-up is only for parallelism.
-  if (n_idle_.load(std::memory_order_relaxed) > 0 && n_spinning_.load(std::memory_order_relaxed) == 0)
-    wake_one();
+  notify_local_work();
   return true;
 }
 

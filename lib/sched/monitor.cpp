@@ -166,8 +166,7 @@ void scheduler::monitor_loop() noexcept {
     if (started != nullptr) std::thread(worker_main, started).detach();
     if (woken != nullptr) woken->sleep.notify();
     if (moved > 0 || wake_idle) {
-      std::atomic_thread_fence(std::memory_order_seq_cst);  // as ready(): pairs with go_idle's
-      wake_one();
+      notify_work();
     }
     while (sleep) {
       monitor_sleep_.wait();
@@ -228,8 +227,7 @@ void scheduler::become_spare(worker* w) noexcept {
   stop_spinning(w);
   settle_poller_owed(w);
   if (drain_to_global(w) > 0) {
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // as ready()
-    wake_one();
+    notify_work();
   }
   std::unique_lock<spin_mutex> lock(sched_mu_);
   slotless_.erase(std::find(slotless_.begin(), slotless_.end(), w));

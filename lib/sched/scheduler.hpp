@@ -32,19 +32,11 @@
 //     goroutines there are not starved by busy local queues (61, as Go: a
 //     prime, so it does not beat in time with user loops).
 //
-// Idle protocol (no lost wake-ups, no busy idle):
-//   - A worker that finds no work spins (steals) a few rounds, then adds
-//     itself to the idle list under sched_mu_, then re-checks every queue,
-//     and only then sleeps on its futex. The recheck is the other half of
-//     the readier's "push, then look for idle workers": one of the two sees
-//     the other (both sides are seq_cst).
-//   - wake_one() (Go's wakep) wakes an idle worker only if no worker is
-//     already spinning: a spinning worker will find the new work itself.
-//     A woken worker starts spinning; when a spinner finds work it stops
-//     spinning and, if it was the last, wakes another (there may be more).
-//   - Wake-ups may be spurious (a parker token left by an earlier poke):
-//     after sleeping, a worker that finds itself still on the idle list
-//     takes itself off and looks again.
+// Idle protocol (no lost wake-ups, no busy idle): a worker out of work
+// spins, joins the idle list, re-checks every queue and sleeps; whoever
+// makes work visible calls notify_work(). States, invariants and the
+// seq_cst pairs: lib/sched/idle.cpp. The timer/poller sleeper role below:
+// lib/sched/sleeper.cpp.
 //
 // Timers (lib/time/timer_heap.hpp):
 //   - Every schedule checks the earliest deadline (one relaxed load; a
@@ -60,7 +52,7 @@
 //     seq_cst, Dekker-style): one of the two sees the other, so a new
 //     earlier timer is never slept through.
 //   - The role passes on by the wake chain: a sleeper woken for work runs
-//     it; the goroutines its timers readied call wake_one (ready's usual
+//     it; the goroutines its timers readied call notify_work (ready's usual
 //     rule), and the last spinner to find work wakes another idle worker,
 //     which, finding nothing, goes idle and takes the free role. A worker
 //     that retires while timers are armed wakes one for the same reason.
@@ -299,7 +291,16 @@ class scheduler {
   goroutine* try_global_batch(worker* w);
   goroutine* try_steal(worker* w, bool take_run_next);
   void execute(worker* w, goroutine* g);
-  void wake_one() noexcept;
+  // notify_work: work was just made visible where any worker may take it
+  // (the global queue, a stolen-from queue): wake an idle worker unless
+  // one spins. Starts with the seq_cst fence of idle.cpp's invariant 1.
+  void notify_work() noexcept;
+  // notify_local_work: work went to the caller's own slot, which it runs
+  // itself if nobody else does: a wake-up for parallelism only, no fence.
+  void notify_local_work() noexcept {
+    if (n_idle_.load(std::memory_order_relaxed) > 0 && n_spinning_.load(std::memory_order_relaxed) == 0)
+      notify_work();
+  }
   static void wake_worker(worker* w, bool in_netpoll) noexcept;
   void stop_spinning(worker* w) noexcept;
   void go_idle(worker* w);  // sleeps unless work appears on the way
@@ -328,6 +329,7 @@ class scheduler {
   void wait_while_lent(worker* w, std::unique_lock<spin_mutex>& lock) noexcept CSP_REQUIRES(sched_mu_);
 
   static scheduler& start();  // instance()'s first call
+  static int default_procs();
   static inline std::atomic<scheduler*> the_instance_{nullptr};
 
   static constexpr int max_workers = 256;   // slots (gomaxprocs)

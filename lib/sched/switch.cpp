@@ -1,0 +1,194 @@
+// switch.cpp — running a goroutine: a worker's g0 switches into it
+// (execute), and it switches out to park, yield or exit, either straight
+// to the next goroutine in the worker's own queues (a hand-off: one fiber
+// switch) or back to g0 (switch_away). after_switch finishes on another
+// stack what the goroutine could not do on its own (release its lock,
+// queue it, free its stack).
+#include "sched/scheduler.hpp"
+
+#include "base/cycle_clock.hpp"
+#include "base/stack_pointer.hpp"
+#include "debug/fatal.hpp"
+#include "fiber/stack_guard.hpp"
+#include "sched/trace.hpp"
+
+#if defined(CSP_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace csp::detail {
+
+void scheduler::prepare_stack(worker* w, goroutine* g) {
+  if (w->stack_cache_len > 0) g->stk = w->stack_cache[--w->stack_cache_len];
+  else g->stk = stack_pool::instance().allocate();
+  fiber::init_fiber(g->fiber, g->stk.bottom, g->stk.size, goroutine_entry);
+}
+
+// start_running marks g as running on w since `stamp` (a cycle_clock
+// reading; base/cycle_clock.hpp) so a dump can name a goroutine that keeps
+// its worker without yielding.
+inline void start_running(worker* w, goroutine* g, std::int64_t stamp) noexcept {
+  g->since.store(stamp, std::memory_order_relaxed);
+  g->running_on.store(w->thread_no, std::memory_order_relaxed);
+  g->state.store(gstate::running, std::memory_order_relaxed);
+}
+
+void scheduler::execute(worker* w, goroutine* g) {
+  w->current = g;
+  start_running(w, g, cycle_clock::now());
+  w->stats.switches.add();
+  if (__builtin_expect(trace_on, 0)) trace_run_begin(g);
+  if (!g->stk) prepare_stack(w, g);
+  fiber::transfer t = fiber::switch_to(*w->g0, g->fiber, w);
+  // Whoever comes back is not necessarily g: g may have handed the worker
+  // straight to another goroutine (switch_away), and that one came back.
+  goroutine* back = w->current;
+  back->fiber.ctx = t.from;
+  w->current = nullptr;
+  after_switch(w, back);
+}
+
+void scheduler::after_switch(worker* w, goroutine* g) {
+  post_switch p = w->pending;
+  w->pending = post_switch{};
+  switch (p.what) {
+    case post_switch::action::park:
+      // From here on a waker may ready g: its context is saved.
+      if (p.unlock) p.unlock(p.arg);
+      break;
+    case post_switch::action::yield:
+      g->state.store(gstate::runnable, std::memory_order_release);  // as in ready()
+      global_push(g);
+      // As Go's goschedImpl calls wakep: this worker may next run a
+      // goroutine that never yields, and a worker that went idle without
+      // seeing the push would sleep with g queued. notify_work's seq_cst fence
+      // pairs with go_idle's: either it sees the idle (or still spinning)
+      // worker, or that worker's recheck sees g.
+      notify_work();
+      break;
+    case post_switch::action::exit: {
+#if defined(CSP_ASAN)
+      // The goroutine never returned from its last frames, so their
+      // redzones are still poisoned; the next goroutine on this stack must
+      // start clean. Deeper frames unpoisoned themselves when they
+      // returned (or on a throw, through __asan_handle_no_return), so the
+      // range from the exit's saved context to the top is enough: a few
+      // hundred bytes, where the whole stack's shadow (128 KiB of a 1 MiB
+      // stack) made 10,000 goroutine starts take seconds.
+      ASAN_UNPOISON_MEMORY_REGION(g->fiber.ctx, static_cast<std::size_t>(
+                                                    static_cast<char*>(g->stk.top()) -
+                                                    static_cast<char*>(g->fiber.ctx)));
+#endif
+      fiber::finish_fiber(g->fiber);
+      stack s = g->stk;
+      g->stk = stack{};
+      if (w->stack_cache_len == worker::stack_cache_size) {
+        // Keep half, return half: a worker that alternates spawn and exit
+        // does not bounce on the pool's lock.
+        constexpr int half = worker::stack_cache_size / 2;
+        stack_pool::instance().release(w->stack_cache + half, half);
+        w->stack_cache_len = half;
+      }
+      w->stack_cache[w->stack_cache_len++] = s;
+      registry_remove(g);
+      free_goroutine(g);
+      // release; pairs with the acquire in num_goroutine(): a caller that sees
+      // the count drop sees everything the goroutine did.
+      live_goroutines.fetch_sub(1, std::memory_order_release);
+      w->stats.exited.add();
+      break;
+    }
+    case post_switch::action::none:
+      CSP_FATAL("goroutine switched to its scheduler without saying why");
+  }
+}
+
+// handoff_tag, passed as a first switch's data, tells a new goroutine that
+// the goroutine before it handed over directly (see switch_away).
+char handoff_tag;
+
+// resumed records, in a goroutine that was just switched back in, the
+// context of the party that switched to it: a worker's g0 passes itself as
+// data; a goroutine that handed over directly passes null, its context
+// already saved by finish_handoff.
+inline void resumed(fiber::transfer t) noexcept {
+  if (t.data != nullptr) static_cast<worker*>(t.data)->g0->ctx = t.from;
+}
+
+// finish_handoff runs on the next goroutine's stack, first thing after a
+// direct hand-off: it saves the previous goroutine's context and completes
+// its post_switch (release its lock, queue it, or free it).
+fiber::transfer finish_handoff(fiber::transfer t) {
+  worker* w = current_worker();
+  goroutine* prev = w->handoff_from;
+  w->handoff_from = nullptr;
+  prev->fiber.ctx = t.from;
+  scheduler::instance().after_switch(w, prev);
+  return fiber::transfer{t.from, nullptr};
+}
+
+goroutine* scheduler::next_for_handoff(worker* w) {
+  // Go through the scheduler every 61st switch, so that what only it does
+  // (the global queue, timers, stealing for idle peers) is never starved by
+  // goroutines that keep readying each other; and always when this worker
+  // must stop (retired, exiting).
+  if (w->schedtick.load(std::memory_order_relaxed) % 61 == 60 || exiting.load(std::memory_order_relaxed) ||
+      w->index >= nprocs_.load(std::memory_order_relaxed) ||
+      lend_wanted_.load(std::memory_order_relaxed) > 0 || w->retaken.load(std::memory_order_relaxed))
+    return nullptr;
+  goroutine* next = try_local(w);
+  if (next != nullptr) settle_poller_owed(w);
+  return next;
+}
+
+void switch_away(post_switch what) noexcept {
+  worker* w = current_worker();
+  goroutine* g = w->current;
+  if (!stack_pointer_ok(g->stk, stack_pointer())) report_stack_overflow(g);
+  const bool exiting = what.what == post_switch::action::exit;
+  if (__builtin_expect(trace_on, 0))
+    trace_run_finish(g, exiting ? trace_run_end::exit
+                       : what.what == post_switch::action::yield ? trace_run_end::yield
+                                                                 : trace_run_end::park);
+  w->pending = what;
+  scheduler& s = scheduler::instance();
+  if (goroutine* next = s.next_for_handoff(w)) {
+    w->handoff_from = g;
+    w->current = next;
+    // A parking goroutine was stamped by park() a moment ago on this
+    // worker; the next one starts at that instant too. Sharing the reading
+    // saves an rdtsc per hand-off (about 13 ns on the reference VM, 6% of
+    // a ping-pong round trip).
+    start_running(w, next, what.what == post_switch::action::park
+                               ? g->since.load(std::memory_order_relaxed)
+                               : cycle_clock::now());
+    w->stats.switches.add();
+    if (__builtin_expect(trace_on, 0)) trace_run_begin(next);
+    fiber::transfer t;
+    if (!next->stk) {
+      // A fiber that never ran cannot take an ontop call (its first frame
+      // is not a switch); it finishes the hand-off itself in
+      // goroutine_entry when it sees the tag.
+      s.prepare_stack(w, next);
+      t = fiber::switch_to(g->fiber, next->fiber, &handoff_tag, exiting);
+    } else {
+      t = fiber::switch_to_ontop(g->fiber, next->fiber, nullptr, finish_handoff, exiting);
+    }
+    resumed(t);
+    return;
+  }
+  fiber::transfer t = fiber::switch_to(g->fiber, *w->g0, nullptr, exiting);
+  resumed(t);
+}
+
+void goroutine_entry(fiber::transfer t) {
+  if (t.data == &handoff_tag) finish_handoff(t);
+  else resumed(t);
+  goroutine* g = current_goroutine();
+  fiber::started(g->fiber);
+  run_goroutine_body(g);
+  switch_away(post_switch{post_switch::action::exit});
+  CSP_FATAL("a finished goroutine was resumed");
+}
+
+}  // namespace csp::detail
