@@ -49,14 +49,17 @@
 //   4. The deadlock detector counts a slotless thread busy (its goroutine
 //      may still act): all_idle_locked() requires slotless_ to be empty.
 //   5. The monitor sleeps without a timeout only after monitor_quiet_periods
-//      periods with every slot idle and slotless_ empty (idle CPU: none);
+//      periods with every slot idle, slotless_ empty and the global queue
+//      empty (idle CPU: none);
 //      whatever takes a worker off the idle list, out of retirement, or
 //      starts one wakes it (wake_monitor_locked), under the same sched_mu_
 //      as its decision, so no wake-up is lost.
 //   6. Threads are capped (max_threads, less room for every slot gomaxprocs
-//      may start); past it no retake happens (the
-//      stuck thread stalls its slot, as before the monitor), said once on
-//      standard error.
+//      may start); past it no retake happens (the stuck thread stalls its
+//      slot, as before the monitor), said once on standard error.
+//   7. A backstop, not a protocol: work left on the global queue for a
+//      whole period with workers idle and none spinning gets an idle worker
+//      woken, so that a lost wake-up (a bug) costs 10-20 ms, not a stall.
 //
 // Lock order: sched_mu_ only; the global queue is pushed and threads are
 // woken after it is released.
@@ -112,6 +115,7 @@ void scheduler::monitor_loop() noexcept {
   std::vector<worker*> to_drain;
   int quiet = 0;
   bool warned_cap = false;
+  bool global_seen_unwoken = false;
   for (;;) {
     monitor_sleep_.wait_until(mono_now_ns() + monitor_period_ns);
     if (exiting.load(std::memory_order_relaxed)) monitor_sleep_.wait_forever();
@@ -151,6 +155,14 @@ void scheduler::monitor_loop() noexcept {
         (fresh ? started : woken) = spare;
         samples[static_cast<std::size_t>(i)] = sample{spare, 0, false};
       }
+      // Backstop for a lost wake-up (none is known; idle.cpp's invariant 1
+      // says none can happen): work on the global queue, idle workers, and
+      // nobody spinning to find it, at two looks a period apart.
+      const bool global_unseen = global_.size_relaxed() > 0 && n_idle_.load(std::memory_order_relaxed) > 0 &&
+                                 n_spinning_.load(std::memory_order_relaxed) == 0;
+      if (global_unseen && global_seen_unwoken) wake_idle = true;
+      global_seen_unwoken = global_unseen;
+      any_busy = any_busy || global_.size_relaxed() > 0;
       to_drain = slotless_;
       if (any_busy) {
         quiet = 0;
