@@ -1,0 +1,1280 @@
+// idle_model_test.cpp — an exhaustive model check of the scheduler's
+// idle/wake protocol (lib/sched/scheduler.{hpp,cpp}), as Tokio checks its
+// scheduler with loom.
+//
+// The model: two workers (W0, W1) and one plain thread (A), each a program
+// of atomic steps over a shared state: the global queue, each worker's
+// run_next slot and local queue, n_idle_, n_spinning_, the idle list,
+// timer_sleeper_, sleeper_deadline_, timer_next_deadline, gomaxprocs, the
+// parkers' tokens and sched_mu_. Every step is one access to shared memory
+// (or one sched_mu_ critical section whose body only lock-protected data
+// and one seq_cst atomic see) and names the function and line of
+// lib/sched/scheduler.cpp it models (as of commit ff392bd). A depth-first
+// search runs every interleaving, with visited states deduplicated.
+//
+// Memory model: `sc` runs the steps sequentially consistently (every
+// operation the protocol's Dekker pairs use is seq_cst). `weak` lets the
+// stores the code makes with release/acq_rel order (push_local's run_next
+// exchange and local-queue push) sit in a per-thread FIFO store buffer
+// until a later store or fence of the same thread, or any moment
+// (a nondeterministic flush step): the store-then-load reordering that C++
+// (and AArch64) allow without a seq_cst fence, the one a Dekker pair must
+// rule out. Other threads' read-modify-writes of a buffered location wait
+// for it (RMWs of one location are totally ordered).
+//
+// Not modelled: time passing (no timer falls due, a timed sleep ends only
+// by a wake-up), the netpoller, lending, check_deadlock, the 61st-schedule
+// checks, the run_next streak limit and local-queue overflow.
+//
+// Property, checked in every state where no thread can take a step: no
+// goroutine is queued (global queue, a run_next or a local queue) while a
+// worker sleeps in go_idle, and no timer is armed while a worker sleeps and
+// no sleeping worker's deadline covers it. A worker running a goroutine that
+// never yields is busy for good (so a wake-up that only that worker could
+// answer is lost, as in issue 15's finding 1). Also checked: every
+// goroutine is in exactly one place (a model bug otherwise).
+//
+// Each scenario passes in today's protocol; each mutation (an older or a
+// broken variant of one step) must yield a counterexample, which the test
+// prints: the checker can fail.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace {
+
+constexpr int n_workers = 2;
+constexpr int n_threads = 3;  // W0, W1, and the plain thread A
+constexpr int actor = 2;
+constexpr std::uint8_t never = 0xff;  // a deadline: no timer
+constexpr int max_items = 7;          // goroutines are 1..6; 0 is none
+
+// ---- the shared state ------------------------------------------------------
+
+// Shared atomics, by index into state::mem (one byte each).
+enum cell : std::uint8_t {
+  run_next0,  // worker::run_next (W0, then W1)
+  run_next1,
+  runq0,      // worker::runq, a FIFO of up to two goroutines (4 bits each)
+  runq1,
+  n_idle,     // scheduler::n_idle_
+  n_spinning, // scheduler::n_spinning_
+  sleeper_deadline,  // scheduler::sleeper_deadline_
+  next_deadline,     // timer_next_deadline
+  nprocs,            // scheduler::nprocs_
+  n_cells
+};
+
+// Program counters: one per modelled step. The comments name the code.
+enum pc : std::uint8_t {
+  // find_runnable (scheduler.cpp:429-488)
+  f_top, f_run_next, f_runq, f_global_size, f_global_pop, f_spin_start, f_steal,
+  f_steal_run_next, f_spin_global_size, f_spin_global_pop, f_global_batch, f_found, f_execute,
+  // a goroutine's next operation, on its worker
+  g_next_op, busy_forever,
+  // ready() from a worker (scheduler.cpp:256-269)
+  rw_nprocs, rw_push, rw_push_old, rw_fence, rw_load_idle, rw_load_spinning,
+  // ready() from a plain thread (scheduler.cpp:279-283)
+  rp_push, rp_fence,
+  // a yield: switch_away -> next_for_handoff, then after_switch (scheduler.cpp:792-801)
+  y_nprocs, y_run_next, y_runq, y_push, y_switch,
+  // go_idle (scheduler.cpp:600-715)
+  i_global_size, i_unspin, i_join, i_fence, i_vis_global, i_vis_runq0, i_vis_run_next0,
+  i_vis_runq1, i_vis_run_next1, i_vis_lock, i_respin, i_role_lock, i_role_read,
+  i_role_publish, i_reread, i_republish, i_sleep, i_sleeping, i_woke,
+  // retire (scheduler.cpp:717-750)
+  r_stop_spin, r_drain_runq, r_drain_run_next, r_drain_push, r_global_size, r_fence, r_lock,
+  r_timers, r_sleeping,
+  // stop_spinning (scheduler.cpp:362-368)
+  s_entry,
+  // wake_one (scheduler.cpp:315-341)
+  k_fence, k_idle, k_spinning, k_cas, k_lock, k_notify,
+  // poke_sleeper (scheduler.cpp:572-598)
+  p_lock, p_wake,
+  // the plain thread's operations
+  a_next, a_arm_store, a_arm_load, a_procs_lock, a_procs_wake, a_done,
+};
+
+// One thread's registers. Every field is a byte: the state is hashed as bytes.
+struct thread_state {
+  std::uint8_t pc;
+  std::uint8_t sp, ret[3];  // the return stack of subroutine calls
+  std::uint8_t cur;         // the goroutine running here (a worker), or 0
+  std::uint8_t got;         // the goroutine find_runnable / next_for_handoff found
+  std::uint8_t arg;         // the goroutine being readied, or a timer's `when`
+  std::uint8_t hand;        // drain_to_global's batch (a queue)
+  std::uint8_t old;         // push_local's previous run_next
+  std::uint8_t woke;        // wake_one / poke_sleeper: the worker to wake, + 1
+  std::uint8_t val;         // go_idle: the deadline read; set_procs: workers to wake
+  std::uint8_t deadline;    // go_idle's deadline (never: untimed)
+  std::uint8_t last;        // find_runnable: this spin round is the last
+  std::uint8_t spinning;    // worker::spinning (owner only)
+  std::uint8_t token;       // worker::sleep (parker::token_)
+  std::uint8_t in_idle_list, woken_spinning, retired;  // guarded by sched_mu_
+  std::uint8_t aop;         // the plain thread: its next operation
+  std::uint8_t buf_n, buf_cell[2], buf_val[2];  // the store buffer (weak mode)
+};
+
+struct state {
+  std::uint8_t mem[n_cells];
+  std::uint8_t global[4];     // global_queue, FIFO
+  std::uint8_t global_n;
+  std::uint8_t mu;            // sched_mu_: 0 free, else holder + 1
+  std::uint8_t idle[2], idle_n;  // scheduler::idle_ (LIFO)
+  std::uint8_t timer_sleeper;    // scheduler::timer_sleeper_: worker + 1, or 0
+  std::uint8_t n_retired;
+  std::uint8_t item_pc[max_items];  // each goroutine's next operation
+  std::uint8_t done[max_items];     // the goroutine exited
+  thread_state t[n_threads];
+};
+
+// A local queue of up to two goroutines packed in a byte.
+int q_len(std::uint8_t q) { return (q & 0xf) ? ((q >> 4) ? 2 : 1) : 0; }
+std::uint8_t q_push(std::uint8_t q, std::uint8_t g) {
+  return static_cast<std::uint8_t>(q_len(q) == 0 ? g : (q | (g << 4)));
+}
+std::uint8_t q_pop(std::uint8_t& q) {
+  std::uint8_t g = q & 0xf;
+  q = static_cast<std::uint8_t>(q >> 4);
+  return g;
+}
+
+// ---- scenarios and variants -----------------------------------------------
+
+// A goroutine's program: what it does each time it runs.
+struct op {
+  enum kind_t : std::uint8_t { forever, exit, ready, yield } kind;
+  std::uint8_t arg = 0;  // ready: the goroutine
+};
+// The plain thread's program.
+struct act {
+  enum kind_t : std::uint8_t { ready, arm, procs } kind;
+  std::uint8_t arg;  // ready: the goroutine; arm: `when`; procs: n
+};
+
+struct variant {
+  const char* name = "today";
+  bool weak = false;                  // the memory model (see the top)
+  bool old_yield = false;             // after_switch's yield without wake_one (before issue 15)
+  bool no_recheck = false;            // go_idle sleeps without work_visible()
+  bool no_last_spinner_wake = false;  // stop_spinning without its wake_one
+  bool no_retire_wake = false;        // retire without its wake_one for the global queue
+  bool no_retire_timer_wake = false;  // retire without its wake_one for armed timers
+  bool ready_worker_fence = false;    // ready() from a worker with a seq_cst fence (a fix)
+  bool unspin_under_lock = false;     // wake_one finding nobody idle drops its count under sched_mu_ (a fix)
+  bool batch_wake = false;            // try_global_batch wakes a worker after queueing a batch locally (a fix)
+};
+
+struct scenario {
+  const char* name;
+  std::vector<op> prog[max_items];  // per goroutine
+  std::vector<act> actor_prog;
+  std::uint8_t running[n_workers] = {0, 0};  // a goroutine each worker starts running
+  std::uint8_t global_initial = 0;           // a goroutine queued globally at the start
+  std::uint8_t procs = 2;
+  std::uint8_t next_deadline = never;
+};
+
+struct result {
+  std::size_t states = 0;
+  std::size_t terminal = 0;
+  bool violated = false;
+  std::string why;
+  std::string trace;
+};
+
+// ---- the checker ------------------------------------------------------------
+
+class checker {
+ public:
+  checker(const scenario& sc, const variant& v) : sc_(sc), v_(v) {}
+
+  result run() {
+    state s;
+    std::memset(&s, 0, sizeof s);
+    s.mem[sleeper_deadline] = never;
+    s.mem[next_deadline] = sc_.next_deadline;
+    s.mem[nprocs] = sc_.procs;
+    if (sc_.global_initial) s.global[s.global_n++] = sc_.global_initial;
+    for (int w = 0; w < n_workers; ++w) {
+      s.t[w].pc = sc_.running[w] ? g_next_op : f_top;
+      s.t[w].cur = sc_.running[w];
+      s.t[w].deadline = never;
+    }
+    s.t[actor].pc = a_next;
+    s.t[actor].deadline = never;
+    visited_.reserve(1 << 16);
+    dfs(s);
+    res_.states = visited_.size();
+    return res_;
+  }
+
+ private:
+  struct step_label {
+    int tid;
+    const char* what;
+  };
+
+  const scenario& sc_;
+  const variant& v_;
+  std::unordered_set<std::string> visited_;
+  std::vector<step_label> path_;
+  result res_;
+  const char* label_ = "";  // what the last step did
+
+  // ---- memory -------------------------------------------------------------
+
+  // load: the thread's own buffered store of c if any (newest), else memory.
+  static std::uint8_t load(const state& s, int t, cell c) {
+    const thread_state& th = s.t[t];
+    for (int i = th.buf_n - 1; i >= 0; --i)
+      if (th.buf_cell[i] == c) return th.buf_val[i];
+    return s.mem[c];
+  }
+  static void flush_one(state& s, int t) {
+    thread_state& th = s.t[t];
+    s.mem[th.buf_cell[0]] = th.buf_val[0];
+    th.buf_cell[0] = th.buf_cell[1];
+    th.buf_val[0] = th.buf_val[1];
+    th.buf_cell[1] = th.buf_val[1] = 0;
+    --th.buf_n;
+  }
+  static void flush(state& s, int t) {
+    while (s.t[t].buf_n > 0) flush_one(s, t);
+  }
+  // store: a release/acq_rel store (buffered in weak mode) or any other
+  // store (earlier buffered stores of this thread become visible first).
+  void store(state& s, int t, cell c, std::uint8_t v, bool release_only) {
+    thread_state& th = s.t[t];
+    if (v_.weak && release_only && th.buf_n < 2) {
+      th.buf_cell[th.buf_n] = c;
+      th.buf_val[th.buf_n] = v;
+      ++th.buf_n;
+      return;
+    }
+    flush(s, t);
+    s.mem[c] = v;
+  }
+  // pending_elsewhere: another thread has a buffered store of c.
+  static bool pending_elsewhere(const state& s, int t, cell c) {
+    for (int o = 0; o < n_threads; ++o) {
+      if (o == t) continue;
+      for (int i = 0; i < s.t[o].buf_n; ++i)
+        if (s.t[o].buf_cell[i] == c) return true;
+    }
+    return false;
+  }
+
+  static void global_push(state& s, int t, std::uint8_t g) {
+    flush(s, t);  // global_queue::push is a locked, seq_cst store of size_
+    s.global[s.global_n++] = g;
+  }
+  // pop_share(procs, limit): min(size/procs + 1, size) goroutines, oldest
+  // first (scheduler.cpp:402): the first is returned, the rest are in the
+  // taker's hands until f_global_batch queues them locally (404).
+  void global_pop_share(state& s, int t) {
+    thread_state& th = s.t[t];
+    int n = s.global_n / s.mem[nprocs] + 1;
+    if (n > s.global_n) n = s.global_n;
+    th.got = s.global[0];
+    for (int i = 1; i < n; ++i) th.hand = q_push(th.hand, s.global[i]);
+    for (int i = n; i < s.global_n; ++i) s.global[i - n] = s.global[i];
+    for (int i = s.global_n - n; i < s.global_n; ++i) s.global[i] = 0;
+    s.global_n = static_cast<std::uint8_t>(s.global_n - n);
+  }
+  static void idle_erase(state& s, int w) {
+    int j = 0;
+    for (int i = 0; i < s.idle_n; ++i)
+      if (s.idle[i] != w + 1) s.idle[j++] = s.idle[i];
+    for (int i = j; i < 2; ++i) s.idle[i] = 0;
+    s.idle_n = static_cast<std::uint8_t>(j);
+  }
+  // leave_idle_list (scheduler.cpp:525-530), under sched_mu_.
+  static void leave_idle_list(state& s, int w) {
+    if (!s.t[w].in_idle_list) return;
+    idle_erase(s, w);
+    s.t[w].in_idle_list = 0;
+    --s.mem[n_idle];
+  }
+
+  // ---- control flow -------------------------------------------------------
+
+  static void call(thread_state& th, pc sub, pc back) {
+    th.ret[th.sp++] = back;
+    th.pc = sub;
+  }
+  static void ret(thread_state& th) { th.pc = th.ret[--th.sp]; }
+
+  // The pcs that run a sched_mu_ critical section as one step.
+  static bool needs_lock(pc p) {
+    switch (p) {
+      case i_join: case i_vis_lock: case i_role_lock: case i_republish: case i_woke:
+      case r_lock: case k_lock: case p_lock: case a_procs_lock:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  bool enabled(const state& s, int t) const {
+    const thread_state& th = s.t[t];
+    auto p = static_cast<pc>(th.pc);
+    if (needs_lock(p) && s.mu != 0) return false;
+    switch (p) {
+      case busy_forever: case a_done: return false;
+      case i_sleeping: case r_sleeping: return th.token != 0;
+      case f_steal: return !pending_elsewhere(s, t, static_cast<cell>(runq0 + (1 - t)));
+      case f_steal_run_next: return !pending_elsewhere(s, t, static_cast<cell>(run_next0 + (1 - t)));
+      default: return true;
+    }
+  }
+  static int choices(const state& s, int t) { return s.t[t].pc == f_steal ? 2 : 1; }
+
+  // step runs thread t's next step (choice: f_steal's `last`) and sets label_.
+  // Steps that store nothing to shared memory, or store only through the
+  // store buffer (or flush it themselves when they do store): the others
+  // flush the thread's buffered stores first (a store buffer is FIFO).
+  static bool no_plain_store(pc p) {
+    switch (p) {
+      case f_top: case f_global_size: case f_steal: case f_steal_run_next: case f_spin_global_size:
+      case f_global_batch: case f_found: case s_entry: case f_execute: case g_next_op: case busy_forever: case rw_nprocs: case rw_push: case rw_push_old:
+      case rw_load_idle: case rw_load_spinning: case y_nprocs: case y_switch: case i_global_size:
+      case i_vis_global: case i_vis_runq0: case i_vis_run_next0: case i_vis_runq1: case i_vis_run_next1:
+      case i_role_read: case i_reread: case i_sleep: case k_idle: case k_spinning: case r_global_size:
+      case r_timers: case a_next: case a_arm_load: case a_done:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  void step(state& s, int t, int choice) {
+    thread_state& th = s.t[t];
+    if (!no_plain_store(static_cast<pc>(th.pc))) flush(s, t);
+    const int other = 1 - t;  // the other worker (workers only)
+    const cell my_rn = static_cast<cell>(run_next0 + (t & 1));
+    const cell my_q = static_cast<cell>(runq0 + (t & 1));
+    switch (static_cast<pc>(th.pc)) {
+      // ---- find_runnable ----------------------------------------------------
+      case f_top:
+        label_ = "find_runnable: nprocs_.load(); retire if index >= it (scheduler.cpp:432)";
+        th.pc = t >= s.mem[nprocs] ? r_stop_spin : f_run_next;
+        break;
+      case f_run_next: {
+        label_ = "try_local: run_next.exchange(nullptr) (scheduler.cpp:376)";
+        std::uint8_t g = load(s, t, my_rn);
+        store(s, t, my_rn, 0, false);
+        th.got = g;
+        th.pc = g ? f_found : f_runq;
+        break;
+      }
+      case f_runq: {
+        label_ = "try_local: runq.pop() (scheduler.cpp:382)";
+        std::uint8_t q = load(s, t, my_q);
+        th.got = q_pop(q);
+        store(s, t, my_q, q, false);
+        th.pc = th.got ? f_found : f_global_size;
+        break;
+      }
+      case f_global_size:
+        label_ = "try_global: global_.size(); nothing if 0 (scheduler.cpp:387, from 447)";
+        th.pc = s.global_n ? f_global_pop : f_spin_start;
+        break;
+      case f_global_pop:
+        label_ = "try_global_batch: global_.pop_share (scheduler.cpp:402)";
+        if (s.global_n == 0) { th.pc = f_spin_start; break; }
+        global_pop_share(s, t);
+        th.pc = th.hand ? f_global_batch : f_found;
+        break;
+      case f_spin_start:
+        label_ = "find_runnable: spinning = true; n_spinning_.fetch_add (scheduler.cpp:457-460)";
+        if (!th.spinning) {
+          th.spinning = 1;
+          flush(s, t);
+          ++s.mem[n_spinning];
+        }
+        th.pc = f_steal;
+        break;
+      case f_steal: {
+        th.last = static_cast<std::uint8_t>(choice);
+        label_ = choice ? "try_steal(last round): victim runq.steal_into (scheduler.cpp:467-468, 415)"
+                        : "try_steal: victim runq.steal_into (scheduler.cpp:467-468, 415)";
+        cell vq = static_cast<cell>(runq0 + other);
+        std::uint8_t q = s.mem[vq];
+        int n = q_len(q);
+        if (n > 0) {
+          int take = n - n / 2;
+          flush(s, t);
+          th.got = q_pop(q);
+          for (int i = 1; i < take; ++i) store(s, t, my_q, q_push(load(s, t, my_q), q_pop(q)), true);
+          s.mem[vq] = q;
+          th.pc = f_found;
+        } else {
+          th.pc = choice ? f_steal_run_next : f_spin_global_size;
+        }
+        break;
+      }
+      case f_steal_run_next: {
+        label_ = "try_steal: victim run_next.exchange(nullptr) (scheduler.cpp:419-420)";
+        cell vr = static_cast<cell>(run_next0 + other);
+        th.got = s.mem[vr];
+        if (th.got) {
+          flush(s, t);
+          s.mem[vr] = 0;
+        }
+        th.pc = th.got ? f_found : f_spin_global_size;
+        break;
+      }
+      case f_spin_global_size:
+        label_ = "spin: try_global: global_.size() (scheduler.cpp:469, 387)";
+        th.pc = s.global_n ? f_spin_global_pop : th.last ? i_global_size : f_steal;
+        break;
+      case f_spin_global_pop:
+        label_ = "spin: try_global_batch: global_.pop_share (scheduler.cpp:402)";
+        if (s.global_n == 0) { th.pc = th.last ? i_global_size : f_steal; break; }
+        global_pop_share(s, t);
+        th.pc = th.hand ? f_global_batch : f_found;
+        break;
+      case f_global_batch:
+        label_ = v_.batch_wake
+                     ? "try_global_batch: runq.push the rest of the batch; then wake_one (the proposed fix)"
+                     : "try_global_batch: runq.push the rest of the batch (scheduler.cpp:404)";
+        while (th.hand) store(s, t, my_q, q_push(load(s, t, my_q), q_pop(th.hand)), true);
+        th.pc = f_found;
+        if (v_.batch_wake) call(th, k_fence, f_found);
+        break;
+      case f_found:
+        label_ = "find_runnable found work: stop_spinning (scheduler.cpp:444/448/483)";
+        th.last = 0;
+        call(th, s_entry, f_execute);
+        step_inline(s, t);
+        break;
+      case f_execute:
+        label_ = "execute: switch to the goroutine (scheduler.cpp:765)";
+        th.cur = th.got;
+        th.got = 0;
+        th.pc = g_next_op;
+        break;
+
+      // ---- the running goroutine's program ----------------------------------
+      case g_next_op: {
+        const op& o = sc_.prog[th.cur][s.item_pc[th.cur]];
+        switch (o.kind) {
+          case op::forever:
+            label_ = "the goroutine runs on and never yields";
+            th.pc = busy_forever;
+            break;
+          case op::exit:
+            label_ = "the goroutine exits (after_switch, exit: scheduler.cpp:802)";
+            s.done[th.cur] = 1;
+            th.cur = 0;
+            th.pc = f_top;
+            break;
+          case op::ready:
+            label_ = "the goroutine calls ready()";
+            ++s.item_pc[th.cur];
+            th.arg = o.arg;
+            th.pc = rw_nprocs;
+            break;
+          case op::yield:
+            label_ = "the goroutine yields: switch_away(yield) (scheduler.cpp:877)";
+            ++s.item_pc[th.cur];
+            th.pc = y_nprocs;
+            break;
+        }
+        break;
+      }
+      case busy_forever: break;
+
+      // ---- ready() from a worker ------------------------------------------------
+      case rw_nprocs:
+        label_ = "ready: w->index < nprocs_.load (scheduler.cpp:256)";
+        if (t < s.mem[nprocs]) {
+          th.pc = rw_push;
+        } else {
+          th.pc = g_next_op;
+          call(th, rp_push, g_next_op);
+        }
+        break;
+      case rw_push:
+        label_ = "ready -> push_local: run_next.exchange(g), acq_rel (scheduler.cpp:259, 291)";
+        th.old = load(s, t, my_rn);
+        store(s, t, my_rn, th.arg, true);
+        th.pc = th.old ? rw_push_old : v_.ready_worker_fence ? rw_fence : rw_load_idle;
+        break;
+      case rw_push_old:
+        label_ = "push_local: runq.push(old), release (scheduler.cpp:292)";
+        store(s, t, my_q, q_push(load(s, t, my_q), th.old), true);
+        th.old = 0;
+        th.pc = v_.ready_worker_fence ? rw_fence : rw_load_idle;
+        break;
+      case rw_fence:
+        label_ = "ready: seq_cst fence (the proposed fix for issue 15 finding 2)";
+        flush(s, t);
+        th.pc = rw_load_idle;
+        break;
+      case rw_load_idle:
+        // scheduler.cpp:265 (current == nullptr && old == nullptr) does not
+        // apply: a goroutine is running.
+        label_ = "ready: n_idle_.load(relaxed); no wake if 0 (scheduler.cpp:266)";
+        th.pc = load(s, t, n_idle) > 0 ? rw_load_spinning : g_next_op;
+        break;
+      case rw_load_spinning:
+        label_ = "ready: n_spinning_.load(relaxed); wake_one if 0 (scheduler.cpp:267-268)";
+        th.pc = g_next_op;
+        if (load(s, t, n_spinning) == 0) call(th, k_fence, g_next_op);
+        break;
+
+      // ---- ready() from a plain thread (or a worker past gomaxprocs) ------------
+      case rp_push:
+        label_ = "ready: global_push(g) (scheduler.cpp:279)";
+        global_push(s, t, th.arg);
+        th.pc = rp_fence;
+        break;
+      case rp_fence:
+        label_ = "ready: seq_cst fence (scheduler.cpp:282)";
+        flush(s, t);
+        th.pc = k_fence;  // tail call: wake_one (scheduler.cpp:283)
+        break;
+
+      // ---- a yield ---------------------------------------------------------------
+      case y_nprocs:
+        label_ = "next_for_handoff: w->index >= nprocs_.load (scheduler.cpp:869)";
+        th.got = 0;
+        th.pc = t >= s.mem[nprocs] ? y_push : y_run_next;
+        break;
+      case y_run_next: {
+        label_ = "next_for_handoff -> try_local: run_next.exchange(nullptr) (scheduler.cpp:872, 376)";
+        th.got = load(s, t, my_rn);
+        store(s, t, my_rn, 0, false);
+        th.pc = th.got ? y_push : y_runq;
+        break;
+      }
+      case y_runq: {
+        label_ = "next_for_handoff -> try_local: runq.pop() (scheduler.cpp:872, 382)";
+        std::uint8_t q = load(s, t, my_q);
+        th.got = q_pop(q);
+        store(s, t, my_q, q, false);
+        th.pc = y_push;
+        break;
+      }
+      case y_push:
+        label_ = v_.old_yield ? "after_switch(yield): global_push(g), no wake (before issue 15)"
+                              : "after_switch(yield): global_push(g) (scheduler.cpp:794)";
+        global_push(s, t, th.cur);
+        th.cur = 0;
+        th.pc = y_switch;
+        if (!v_.old_yield) call(th, k_fence, y_switch);  // wake_one (scheduler.cpp:800)
+        break;
+      case y_switch:
+        label_ = th.got ? "the hand-off's goroutine runs (switch_away, scheduler.cpp:887-903)"
+                        : "back to the scheduler loop (switch_away, scheduler.cpp:905)";
+        th.cur = th.got;
+        th.got = 0;
+        th.pc = th.cur ? g_next_op : f_top;
+        break;
+
+      // ---- go_idle ---------------------------------------------------------------
+      case i_global_size:
+        // check_timers(full) (scheduler.cpp:602) finds nothing due: time does not pass.
+        label_ = "go_idle: global_.size(); back to find_runnable if not 0 (scheduler.cpp:603)";
+        th.last = 0;
+        th.pc = s.global_n ? f_top : i_unspin;
+        break;
+      case i_unspin:
+        label_ = "go_idle: spinning = false; n_spinning_.fetch_sub (scheduler.cpp:609-611)";
+        if (th.spinning) {
+          th.spinning = 0;
+          flush(s, t);
+          --s.mem[n_spinning];
+        }
+        th.pc = i_join;
+        break;
+      case i_join:
+        label_ = "go_idle: idle_.push_back; n_idle_.fetch_add, under sched_mu_ (scheduler.cpp:616-619)";
+        flush(s, t);
+        s.idle[s.idle_n++] = static_cast<std::uint8_t>(t + 1);
+        th.in_idle_list = 1;
+        ++s.mem[n_idle];
+        th.pc = i_fence;
+        break;
+      case i_fence:
+        label_ = "go_idle: seq_cst fence (scheduler.cpp:623)";
+        flush(s, t);
+        th.pc = v_.no_recheck ? i_role_lock : i_vis_global;
+        break;
+      case i_vis_global:
+        label_ = "go_idle -> work_visible: global_.size() (scheduler.cpp:624, 491)";
+        th.pc = s.global_n ? i_vis_lock : i_vis_runq0;
+        break;
+      case i_vis_runq0:
+        label_ = "work_visible: W0 runq.empty() (scheduler.cpp:495)";
+        th.pc = q_len(load(s, t, runq0)) ? i_vis_lock : i_vis_run_next0;
+        break;
+      case i_vis_run_next0:
+        label_ = "work_visible: W0 run_next.load (scheduler.cpp:495)";
+        th.pc = load(s, t, run_next0) ? i_vis_lock : i_vis_runq1;
+        break;
+      case i_vis_runq1:
+        label_ = "work_visible: W1 runq.empty() (scheduler.cpp:495)";
+        th.pc = q_len(load(s, t, runq1)) ? i_vis_lock : i_vis_run_next1;
+        break;
+      case i_vis_run_next1:
+        // check_deadlock (scheduler.cpp:635-640) is not modelled.
+        label_ = "work_visible: W1 run_next.load (scheduler.cpp:495)";
+        th.pc = load(s, t, run_next1) ? i_vis_lock : i_role_lock;
+        break;
+      case i_vis_lock:
+        label_ = "go_idle: work visible; leave the idle list unless a waker took us, under sched_mu_ (scheduler.cpp:625-634)";
+        if (th.in_idle_list) {
+          flush(s, t);
+          leave_idle_list(s, t);
+          th.pc = i_respin;
+        } else {
+          th.pc = i_role_lock;
+        }
+        break;
+      case i_respin:
+        label_ = "go_idle: spinning = true; n_spinning_.fetch_add (scheduler.cpp:629-630)";
+        th.spinning = 1;
+        flush(s, t);
+        ++s.mem[n_spinning];
+        th.pc = f_top;
+        break;
+      case i_role_lock:
+        label_ = "go_idle: lock sched_mu_; take the timer-sleeper role if free (scheduler.cpp:645-652)";
+        th.deadline = never;
+        if (th.in_idle_list && s.timer_sleeper == 0) {
+          s.mu = static_cast<std::uint8_t>(t + 1);
+          s.timer_sleeper = static_cast<std::uint8_t>(t + 1);
+          th.pc = i_role_read;
+        } else {
+          th.pc = i_sleep;
+        }
+        break;
+      case i_role_read:
+        label_ = "go_idle: timer_next_deadline.load, sched_mu_ held (scheduler.cpp:661)";
+        th.val = s.mem[next_deadline];
+        th.pc = i_role_publish;
+        break;
+      case i_role_publish:
+        label_ = "go_idle: sleeper_deadline_.store; unlock sched_mu_ (scheduler.cpp:661-664)";
+        flush(s, t);
+        s.mem[sleeper_deadline] = th.val;
+        s.mu = 0;
+        th.pc = i_reread;
+        break;
+      case i_reread:
+        label_ = "go_idle: deadline = timer_next_deadline.load (scheduler.cpp:673)";
+        th.deadline = s.mem[next_deadline];
+        th.pc = i_republish;
+        break;
+      case i_republish:
+        label_ = "go_idle: if still the sleeper, sleeper_deadline_.store(deadline), under sched_mu_ (scheduler.cpp:674-675)";
+        if (s.timer_sleeper == t + 1) {
+          flush(s, t);
+          s.mem[sleeper_deadline] = th.deadline;
+        }
+        th.pc = i_sleep;
+        break;
+      case i_sleep:
+        label_ = th.deadline == never ? "go_idle: sleep.wait() (scheduler.cpp:682)"
+                                      : "go_idle: sleep.wait_until(deadline) (scheduler.cpp:684)";
+        th.pc = i_sleeping;
+        break;
+      case i_sleeping:
+        label_ = "parker: token_.exchange(0) sees the token: awake (scheduler.cpp:116/124)";
+        th.token = 0;
+        th.pc = i_woke;
+        break;
+      case i_woke:
+        label_ = "go_idle: woken; drop the role; spinning if the waker counted us, else leave the idle list, under sched_mu_ (scheduler.cpp:687-711)";
+        flush(s, t);
+        if (s.timer_sleeper == t + 1) {
+          s.timer_sleeper = 0;
+          s.mem[sleeper_deadline] = never;
+        }
+        if (th.woken_spinning) {
+          th.woken_spinning = 0;
+          th.spinning = 1;
+        } else {
+          leave_idle_list(s, t);
+        }
+        th.deadline = never;
+        th.pc = f_top;
+        break;
+
+      // ---- retire ------------------------------------------------------------------
+      case r_stop_spin:
+        label_ = "retire: stop_spinning (scheduler.cpp:718)";
+        call(th, s_entry, r_drain_runq);
+        step_inline(s, t);
+        break;
+      case r_drain_runq: {
+        label_ = "retire -> drain_to_global: runq.pop() (scheduler.cpp:721, 305)";
+        std::uint8_t q = load(s, t, my_q);
+        std::uint8_t g = q_pop(q);
+        if (g) {
+          store(s, t, my_q, q, false);
+          th.hand = q_push(th.hand, g);
+        } else {
+          th.pc = r_drain_run_next;
+        }
+        break;
+      }
+      case r_drain_run_next: {
+        label_ = "drain_to_global: run_next.exchange(nullptr) (scheduler.cpp:306)";
+        std::uint8_t g = load(s, t, my_rn);
+        store(s, t, my_rn, 0, false);
+        if (g) th.hand = q_push(th.hand, g);
+        th.pc = r_drain_push;
+        break;
+      }
+      case r_drain_push:
+        label_ = "drain_to_global: global_push_batch (scheduler.cpp:307)";
+        while (th.hand) global_push(s, t, q_pop(th.hand));
+        th.pc = v_.no_retire_wake ? r_lock : r_global_size;
+        break;
+      case r_global_size:
+        label_ = "retire: global_.size(); fence and wake_one if not 0 (scheduler.cpp:728)";
+        th.pc = s.global_n ? r_fence : r_lock;
+        break;
+      case r_fence:
+        label_ = "retire: seq_cst fence (scheduler.cpp:729)";
+        flush(s, t);
+        call(th, k_fence, r_lock);  // wake_one (scheduler.cpp:730)
+        break;
+      case r_lock:
+        label_ = "retire: unless raised again, retired = true, under sched_mu_ (scheduler.cpp:733-739)";
+        if (t < s.mem[nprocs]) {
+          th.pc = f_top;
+          break;
+        }
+        if (!th.retired) {
+          th.retired = 1;
+          ++s.n_retired;
+        }
+        th.pc = r_timers;
+        break;
+      case r_timers:
+        // check_deadlock (scheduler.cpp:741-743) is not modelled.
+        label_ = "retire: timer_next_deadline.load != never: wake_one (scheduler.cpp:747-748); then sleep.wait() (749)";
+        th.pc = r_sleeping;
+        if (s.mem[next_deadline] != never && !v_.no_retire_timer_wake) call(th, k_fence, r_sleeping);
+        break;
+      case r_sleeping:
+        label_ = "retire: parker token seen: awake (scheduler.cpp:749)";
+        th.token = 0;
+        th.pc = f_top;
+        break;
+
+      // ---- stop_spinning --------------------------------------------------------
+      case s_entry:
+        label_ = "stop_spinning: spinning = false; n_spinning_.fetch_sub (scheduler.cpp:363-367)";
+        if (!th.spinning) {
+          ret(th);
+          break;
+        }
+        th.spinning = 0;
+        flush(s, t);
+        if (s.mem[n_spinning]-- == 1 && !v_.no_last_spinner_wake) th.pc = k_fence;  // tail call: wake_one
+        else ret(th);
+        break;
+
+      // ---- wake_one --------------------------------------------------------------
+      case k_fence:
+        label_ = "wake_one: seq_cst fence (scheduler.cpp:316)";
+        flush(s, t);
+        th.pc = k_idle;
+        break;
+      case k_idle:
+        label_ = "wake_one: n_idle_.load(); return if 0 (scheduler.cpp:317)";
+        if (s.mem[n_idle] == 0) ret(th);
+        else th.pc = k_spinning;
+        break;
+      case k_spinning:
+        label_ = "wake_one: n_spinning_.load(); return if not 0 (scheduler.cpp:318)";
+        if (s.mem[n_spinning] != 0) ret(th);
+        else th.pc = k_cas;
+        break;
+      case k_cas:
+        label_ = "wake_one: n_spinning_.compare_exchange(0, 1); return if it fails (scheduler.cpp:322)";
+        if (s.mem[n_spinning] != 0) {
+          ret(th);
+        } else {
+          s.mem[n_spinning] = 1;
+          th.pc = k_lock;
+        }
+        break;
+      case k_lock:
+        label_ = "wake_one: pop the newest idle worker, woken_spinning, n_idle_.fetch_sub, under sched_mu_ (scheduler.cpp:326-334)";
+        th.woke = 0;
+        if (s.idle_n > 0) {
+          int w = s.idle[--s.idle_n] - 1;
+          s.idle[s.idle_n] = 0;
+          s.t[w].in_idle_list = 0;
+          s.t[w].woken_spinning = 1;
+          --s.mem[n_idle];
+          th.woke = static_cast<std::uint8_t>(w + 1);
+        } else if (v_.unspin_under_lock) {
+          --s.mem[n_spinning];  // the fix: as Go's wakep, before sched_mu_ is released
+          ret(th);
+          break;
+        }
+        th.pc = k_notify;
+        break;
+      case k_notify:
+        if (th.woke == 0) {
+          label_ = "wake_one: nobody idle after all: n_spinning_.fetch_sub (scheduler.cpp:336-338)";
+          --s.mem[n_spinning];
+        } else {
+          label_ = "wake_one -> wake_worker -> parker::notify (scheduler.cpp:340, 349, 140)";
+          s.t[th.woke - 1].token = 1;
+          th.woke = 0;
+        }
+        ret(th);
+        break;
+
+      // ---- poke_sleeper --------------------------------------------------------
+      case p_lock:
+        label_ = "poke_sleeper: take the sleeper out of its role; sleeper_deadline_ = never, under sched_mu_ (scheduler.cpp:576-589)";
+        th.woke = 0;
+        if (s.timer_sleeper) {
+          th.woke = s.timer_sleeper;
+          s.timer_sleeper = 0;
+          flush(s, t);
+          s.mem[sleeper_deadline] = never;
+        }
+        th.pc = p_wake;
+        break;
+      case p_wake:
+        if (th.woke) {
+          label_ = "poke_sleeper -> wake_worker: notify the sleeper (scheduler.cpp:591-592)";
+          s.t[th.woke - 1].token = 1;
+          th.woke = 0;
+          ret(th);
+        } else {
+          label_ = "poke_sleeper: no sleeper: wake_one (scheduler.cpp:597)";
+          th.pc = k_fence;
+        }
+        break;
+
+      // ---- the plain thread --------------------------------------------------------
+      case a_next: {
+        if (th.aop == static_cast<int>(sc_.actor_prog.size())) {
+          label_ = "the plain thread is done";
+          th.pc = a_done;
+          break;
+        }
+        const act& a = sc_.actor_prog[th.aop++];
+        th.arg = a.arg;
+        switch (a.kind) {
+          case act::ready:
+            label_ = "the plain thread calls ready()";
+            call(th, rp_push, a_next);
+            break;
+          case act::arm:
+            label_ = "the plain thread arms a timer (timer_arm, timer_heap.cpp:121)";
+            th.pc = a_arm_store;
+            break;
+          case act::procs:
+            label_ = "the plain thread calls set_procs (scheduler.cpp:203)";
+            th.pc = a_procs_lock;
+            break;
+        }
+        break;
+      }
+      case a_arm_store:
+        label_ = "timer_heap::publish: timer_next_deadline.store(when), seq_cst (timer_heap.cpp:75)";
+        flush(s, t);
+        if (th.arg < s.mem[next_deadline]) s.mem[next_deadline] = th.arg;
+        th.pc = a_arm_load;
+        break;
+      case a_arm_load:
+        label_ = "timer_armed: when >= sleeper_deadline_.load: return, else poke_sleeper (scheduler.cpp:539-540)";
+        th.pc = a_next;
+        if (th.arg < s.mem[sleeper_deadline]) call(th, p_lock, a_next);
+        break;
+      case a_procs_lock:
+        label_ = "set_procs: nprocs_.store(n); take workers >= n off the idle list, under sched_mu_ (scheduler.cpp:211-228)";
+        flush(s, t);
+        s.mem[nprocs] = th.arg;
+        th.val = 0;
+        for (int w = 0; w < n_workers; ++w) {
+          if (w < th.arg && s.t[w].retired) {
+            s.t[w].retired = 0;
+            --s.n_retired;
+            th.val = static_cast<std::uint8_t>(th.val | (1 << w));
+          } else if (w >= th.arg && s.t[w].in_idle_list) {
+            leave_idle_list(s, w);
+            th.val = static_cast<std::uint8_t>(th.val | (1 << w));
+          }
+        }
+        th.pc = a_procs_wake;
+        break;
+      case a_procs_wake:
+        label_ = "set_procs: wake_worker for each (scheduler.cpp:230)";
+        for (int w = 0; w < n_workers; ++w)
+          if (th.val & (1 << w)) s.t[w].token = 1;
+        th.val = 0;
+        th.pc = a_next;
+        break;
+      case a_done: break;
+    }
+  }
+
+  // step_inline: f_found and r_stop_spin only push a call; run its first
+  // step in the same step (stop_spinning's first action is thread-local
+  // or its seq_cst fetch_sub, one access).
+  void step_inline(state& s, int t) {
+    const char* outer = label_;
+    step(s, t, 0);
+    label_ = outer;
+  }
+
+  // ---- the property ---------------------------------------------------------
+
+  // check_terminal: no thread can take a step. Returns why the state
+  // breaks the property, or empty.
+  std::string check_terminal(const state& s) const {
+    // Every goroutine in exactly one place.
+    int where[max_items] = {};
+    auto count = [&](std::uint8_t g) { if (g) ++where[g]; };
+    for (int i = 0; i < s.global_n; ++i) count(s.global[i]);
+    for (int w = 0; w < n_workers; ++w) {
+      count(s.mem[run_next0 + w]);
+      std::uint8_t q = s.mem[runq0 + w];
+      while (q) count(q_pop(q));
+      count(s.t[w].cur);
+      count(s.t[w].got);
+      std::uint8_t h = s.t[w].hand;
+      while (h) count(q_pop(h));
+    }
+    for (int g = 1; g < max_items; ++g) {
+      bool exists = !sc_.prog[g].empty();
+      int n = where[g] + s.done[g];
+      if (exists && n != 1) return "model bug: goroutine " + std::to_string(g) + " is in " + std::to_string(n) + " places";
+    }
+    int queued = s.global_n;
+    for (int w = 0; w < n_workers; ++w) queued += q_len(s.mem[runq0 + w]) + (s.mem[run_next0 + w] != 0);
+    int asleep = -1;
+    bool timer_covered = false;
+    for (int w = 0; w < n_workers; ++w) {
+      if (s.t[w].pc != i_sleeping) continue;
+      asleep = w;
+      if (s.t[w].deadline <= s.mem[next_deadline]) timer_covered = true;
+    }
+    if (asleep < 0) return {};
+    if (queued > 0)
+      return "lost wake-up: " + std::to_string(queued) + " goroutine(s) queued while W" +
+             std::to_string(asleep) + " sleeps in go_idle";
+    if (s.mem[next_deadline] != never && !timer_covered)
+      return "timer slept through: a timer is due at " + std::to_string(s.mem[next_deadline]) +
+             " while W" + std::to_string(asleep) + " sleeps and no sleeper's deadline covers it";
+    return {};
+  }
+
+  std::string describe(const state& s) const {
+    std::ostringstream o;
+    o << "  final state: global queue " << int(s.global_n);
+    for (int w = 0; w < n_workers; ++w)
+      o << ", W" << w << " run_next " << int(s.mem[run_next0 + w]) << " runq " << q_len(s.mem[runq0 + w]);
+    o << ", n_idle " << int(s.mem[n_idle]) << ", n_spinning " << int(s.mem[n_spinning])
+      << ", timer_next_deadline " << int(s.mem[next_deadline]) << ", sleeper_deadline "
+      << int(s.mem[sleeper_deadline]) << "\n";
+    return o.str();
+  }
+
+  // ---- the search -------------------------------------------------------------
+
+  bool dfs(const state& s) {
+    if (!visited_.emplace(reinterpret_cast<const char*>(&s), sizeof s).second) return false;
+    bool any = false;
+    for (int t = 0; t < n_threads; ++t) {
+      // A buffered store becoming visible (weak mode).
+      if (s.t[t].buf_n > 0) {
+        any = true;
+        state n = s;
+        flush_one(n, t);
+        path_.push_back({t, "a buffered store becomes visible"});
+        if (dfs(n)) return true;
+        path_.pop_back();
+      }
+      if (!enabled(s, t)) continue;
+      any = true;
+      for (int c = 0; c < choices(s, t); ++c) {
+        state n = s;
+        step(n, t, c);
+        path_.push_back({t, label_});
+        if (dfs(n)) return true;
+        path_.pop_back();
+      }
+    }
+    if (any) return false;
+    ++res_.terminal;
+    std::string why = check_terminal(s);
+    if (why.empty()) return false;
+    res_.violated = true;
+    res_.why = why;
+    std::ostringstream o;
+    o << sc_.name << " [" << v_.name << (v_.weak ? ", weak" : ", sc") << "]: " << why << "\n";
+    for (std::size_t i = 0; i < path_.size(); ++i)
+      o << "  " << i + 1 << ". " << (path_[i].tid == actor ? "A " : path_[i].tid == 0 ? "W0" : "W1")
+        << ": " << path_[i].what << "\n";
+    o << describe(s);
+    res_.trace = o.str();
+    return true;
+  }
+};
+
+// ---- the scenarios ----------------------------------------------------------
+
+// Goroutine ids used below.
+constexpr std::uint8_t X = 1, H = 2, G1 = 3, G2 = 4, Y = 5, Z = 6;
+
+// (a) ready() from a plain thread (global_push, fence, wake_one) against two
+// workers that run dry and go idle. The goroutine never yields.
+scenario ready_vs_go_idle() {
+  scenario s;
+  s.name = "ready (plain thread) vs go_idle";
+  s.prog[G1] = {{op::forever}};
+  s.actor_prog = {{act::ready, G1}};
+  return s;
+}
+
+// (a') ready() from a worker: goroutine Y on W0 readies G1 into W0's
+// run_next and then never yields, while W1 runs dry.
+scenario ready_from_worker_vs_go_idle() {
+  scenario s;
+  s.name = "ready (from a worker) vs go_idle";
+  s.running[0] = Y;
+  s.prog[Y] = {{op::ready, G1}, {op::forever}};
+  s.prog[G1] = {{op::forever}};
+  return s;
+}
+
+// (b) issue 15 finding 1: X, on W0, readies H (into W0's run_next) and
+// yields; the hand-off runs H, which never yields, and X goes to the global
+// queue. W1 runs dry meanwhile (and may be spinning when H is readied).
+scenario yield_vs_go_idle() {
+  scenario s;
+  s.name = "yield vs go_idle (issue 15 finding 1)";
+  s.running[0] = X;
+  s.prog[X] = {{op::ready, H}, {op::yield}, {op::exit}};
+  s.prog[H] = {{op::forever}};
+  return s;
+}
+
+// (c) retire vs wake_one: Y, on W1, readies Z into W1's run_next and exits,
+// while the plain thread lowers gomaxprocs to 1: W1 retires, draining Z to
+// the global queue, as W0 runs dry.
+scenario retire_vs_wake_one() {
+  scenario s;
+  s.name = "retire vs wake_one";
+  s.running[1] = Y;
+  s.prog[Y] = {{op::ready, Z}, {op::exit}};
+  s.prog[Z] = {{op::forever}};
+  s.actor_prog = {{act::procs, 1}};
+  return s;
+}
+
+// (c') retire vs the timer-sleeper role: a timer is armed (at 5) and the
+// plain thread lowers gomaxprocs to 1 as both workers go idle; if W1 took
+// the role, set_procs wakes it to retire, and the role must pass to W0.
+scenario retire_vs_timer_role() {
+  scenario s;
+  s.name = "retire vs the timer-sleeper role";
+  s.next_deadline = 5;
+  s.actor_prog = {{act::procs, 1}};
+  return s;
+}
+
+// (d) timer_armed / poke_sleeper vs go_idle's timer-sleeper role: the
+// plain thread readies G1 (which never yields: the worker that takes it
+// leaves the role free) and then arms a timer, as both workers go idle.
+scenario timer_vs_go_idle() {
+  scenario s;
+  s.name = "timer_armed/poke_sleeper vs go_idle's sleeper role";
+  s.prog[G1] = {{op::forever}};
+  s.actor_prog = {{act::ready, G1}, {act::arm, 5}};
+  return s;
+}
+
+// (d') a sleeper already sleeping until 10 when an earlier timer (5) is armed.
+scenario earlier_timer_vs_sleeper() {
+  scenario s;
+  s.name = "an earlier timer vs the timer sleeper";
+  s.next_deadline = 10;
+  s.actor_prog = {{act::arm, 5}};
+  return s;
+}
+
+// (e) the spinning count: two goroutines readied from a plain thread, each
+// never yielding: wake_one skips while a worker spins, so a spinner that
+// finds work must wake another (stop_spinning).
+scenario spinning_handoff() {
+  scenario s;
+  s.name = "spinning count: two readies vs two workers";
+  s.prog[G1] = {{op::forever}};
+  s.prog[G2] = {{op::forever}};
+  s.actor_prog = {{act::ready, G1}, {act::ready, G2}};
+  return s;
+}
+
+result check(const scenario& sc, const variant& v) {
+  result r = checker(sc, v).run();
+  std::ostringstream o;
+  o << sc.name << " [" << v.name << (v.weak ? ", weak" : ", sc") << "]: " << r.states << " states, "
+    << r.terminal << " terminal, " << (r.violated ? "counterexample found" : "no violation");
+  MESSAGE(o.str());
+  return r;
+}
+
+void expect_pass(const scenario& sc, const variant& v) {
+  result r = check(sc, v);
+  INFO(r.trace);
+  CHECK_FALSE(r.violated);
+  CHECK(r.terminal > 0);
+}
+
+// expect_counterexample: the mutation must break the property, and with a
+// lost wake-up or slept-through timer, not a model bug.
+void expect_counterexample(const scenario& sc, const variant& v, const char* kind) {
+  result r = check(sc, v);
+  REQUIRE(r.violated);
+  CHECK(r.why.rfind(kind, 0) == 0);
+  MESSAGE("counterexample:\n" << r.trace);
+}
+
+variant today(bool weak) {
+  variant v;
+  v.weak = weak;
+  return v;
+}
+
+// The three changes the model finds necessary (see the tests below); the
+// protocol with all three passes every scenario in both memory models.
+variant fixed(bool weak) {
+  variant v;
+  v.name = "with the three fixes";
+  v.weak = weak;
+  v.ready_worker_fence = true;
+  v.unspin_under_lock = true;
+  v.batch_wake = true;
+  return v;
+}
+
+std::vector<scenario> all_scenarios() {
+  return {ready_vs_go_idle(),     ready_from_worker_vs_go_idle(), yield_vs_go_idle(),
+          retire_vs_wake_one(),   retire_vs_timer_role(),         timer_vs_go_idle(),
+          earlier_timer_vs_sleeper(), spinning_handoff()};
+}
+
+}  // namespace
+
+TEST_CASE("idle model: today's protocol: ready, yield, retire and timers vs go_idle") {
+  for (bool weak : {false, true}) {
+    expect_pass(ready_vs_go_idle(), today(weak));
+    expect_pass(yield_vs_go_idle(), today(weak));
+    expect_pass(retire_vs_wake_one(), today(weak));
+    expect_pass(retire_vs_timer_role(), today(weak));
+    expect_pass(timer_vs_go_idle(), today(weak));
+    expect_pass(earlier_timer_vs_sleeper(), today(weak));
+  }
+  // ready() from a worker, sequentially consistent (x86, where the run_next
+  // exchange is a full barrier): no lost wake-up. For `weak`, see below.
+  expect_pass(ready_from_worker_vs_go_idle(), today(false));
+}
+
+TEST_CASE("idle model: today's spinning count loses a wake-up; both fixes are needed") {
+  // Two ways, both sequentially consistent:
+  //  - wake_one takes a spinning slot (CAS 0 -> 1) before it looks for an
+  //    idle worker and, finding none, gives it back only after unlocking
+  //    sched_mu_ (scheduler.cpp:322-338). A worker that joins the idle list
+  //    in between and rechecks before a readier's push sleeps, while the
+  //    readier sees that phantom spinner and wakes nobody. Go's wakep gives
+  //    the slot back before unlocking sched.lock, so a worker that joins the
+  //    idle list later no longer sees it.
+  //  - A worker that is not spinning takes a batch from the global queue
+  //    (try_global_batch, scheduler.cpp:402-404) and holds the rest of it,
+  //    out of every queue, until it pushes them to its local queue; an idle
+  //    worker's recheck can miss them in between, and nobody wakes it (only
+  //    a spinner's stop_spinning does). Go moves the batch under sched.lock,
+  //    which its idle path's global-queue check also takes.
+  expect_counterexample(spinning_handoff(), today(false), "lost wake-up");
+  variant no_unspin_fix = fixed(false);
+  no_unspin_fix.name = "fixes but wake_one's";
+  no_unspin_fix.unspin_under_lock = false;
+  expect_counterexample(spinning_handoff(), no_unspin_fix, "lost wake-up");
+  variant no_batch_fix = fixed(false);
+  no_batch_fix.name = "fixes but try_global_batch's";
+  no_batch_fix.batch_wake = false;
+  expect_counterexample(spinning_handoff(), no_batch_fix, "lost wake-up");
+  expect_pass(spinning_handoff(), fixed(false));
+  expect_pass(spinning_handoff(), fixed(true));
+}
+
+TEST_CASE("idle model: ready() from a worker needs a fence where stores may be delayed (finding 2)") {
+  // Issue 15 finding 2, still open: ready() from a worker exchanges run_next
+  // (acq_rel) and then loads n_idle_/n_spinning_ relaxed, with no seq_cst
+  // fence between (scheduler.cpp:259-267). Where the exchange's store may
+  // become visible after those loads (C++, AArch64), a worker going idle
+  // misses the goroutine and ready() misses the idle worker.
+  expect_counterexample(ready_from_worker_vs_go_idle(), today(true), "lost wake-up");
+  variant fenced = today(true);
+  fenced.name = "ready from a worker with a seq_cst fence";
+  fenced.ready_worker_fence = true;
+  expect_pass(ready_from_worker_vs_go_idle(), fenced);
+}
+
+TEST_CASE("idle model: with the three fixes every scenario passes") {
+  for (bool weak : {false, true})
+    for (const scenario& sc : all_scenarios()) expect_pass(sc, fixed(weak));
+}
+
+// Each mutation below breaks one step of the (fixed) protocol; the checker
+// must find the lost wake-up and print its interleaving.
+
+TEST_CASE("idle model: the yield before issue 15 loses a wake-up (finding 1)") {
+  variant v = fixed(false);
+  v.name = "old yield: global_push without wake_one";
+  v.old_yield = true;
+  expect_counterexample(yield_vs_go_idle(), v, "lost wake-up");
+  v = today(false);
+  v.name = "today, old yield";
+  v.old_yield = true;
+  expect_counterexample(yield_vs_go_idle(), v, "lost wake-up");
+}
+
+TEST_CASE("idle model: go_idle without its recheck loses a wake-up") {
+  variant v = fixed(false);
+  v.name = "go_idle without work_visible()";
+  v.no_recheck = true;
+  expect_counterexample(ready_vs_go_idle(), v, "lost wake-up");
+}
+
+TEST_CASE("idle model: stop_spinning without its wake loses a wake-up") {
+  variant v = fixed(false);
+  v.name = "stop_spinning without wake_one";
+  v.no_last_spinner_wake = true;
+  expect_counterexample(spinning_handoff(), v, "lost wake-up");
+}
+
+TEST_CASE("idle model: retire without its wake loses a wake-up") {
+  variant v = fixed(false);
+  v.name = "retire without wake_one";
+  v.no_retire_wake = true;
+  expect_counterexample(retire_vs_wake_one(), v, "lost wake-up");
+}
+
+TEST_CASE("idle model: retire without its timer wake sleeps through a timer") {
+  variant v = fixed(false);
+  v.name = "retire without wake_one for timers";
+  v.no_retire_timer_wake = true;
+  expect_counterexample(retire_vs_timer_role(), v, "timer slept through");
+}
