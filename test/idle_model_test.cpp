@@ -24,7 +24,8 @@
 //
 // Not modelled: time passing (no timer falls due, a timed sleep ends only
 // by a wake-up), the netpoller, lending, check_deadlock, the 61st-schedule
-// checks, the run_next streak limit and local-queue overflow.
+// checks, the run_next streak limit, local-queue overflow, and steals
+// of more than one goroutine (the scenarios queue at most two per worker).
 //
 // Property, checked in every state where no thread can take a step: no
 // goroutine is queued (global queue, a run_next or a local queue) while a
@@ -34,9 +35,12 @@
 // answer is lost, as in issue 15's finding 1). Also checked: every
 // goroutine is in exactly one place (a model bug otherwise).
 //
-// Each scenario passes in today's protocol; each mutation (an older or a
-// broken variant of one step) must yield a counterexample, which the test
-// prints: the checker can fail.
+// A variant names the protocol checked: today's code (the defaults), the
+// three changes the model finds necessary (ready_worker_fence,
+// unspin_under_lock, batch_wake: see the tests at the bottom), or a
+// mutation that breaks one step (an older or wrong variant), which must
+// yield a counterexample, printed as a numbered interleaving: the checker
+// can fail. When lib/ adopts a fix, its flag becomes the default here.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -194,7 +198,55 @@ class checker {
  public:
   checker(const scenario& sc, const variant& v) : sc_(sc), v_(v) {}
 
+  // A step of a replayed schedule: run thread `tid` until it reaches `until`
+  // (its spin rounds last iff `last_round`).
+  struct leg {
+    int tid;
+    pc until;
+    bool last_round;
+  };
+
+  // replay runs one interleaving: the legs in order, then every thread
+  // round-robin (last spin rounds) until none can move; reports the final
+  // state as run() would, with the whole trace. Deterministic.
+  result replay(const std::vector<leg>& legs) {
+    state s = initial();
+    for (const leg& l : legs) {
+      for (int n = 0; s.t[l.tid].pc != l.until; ++n) {
+        if (n == 200 || !enabled(s, l.tid)) {
+          res_.why = "replay: thread cannot reach its target";
+          return res_;
+        }
+        step(s, l.tid, l.last_round ? 1 : 0);
+        path_.push_back({l.tid, label_});
+      }
+    }
+    for (int n = 0; n < 10000; ++n) {
+      bool moved = false;
+      for (int t = 0; t < n_threads; ++t) {
+        if (s.t[t].buf_n > 0) flush(s, t);
+        if (!enabled(s, t)) continue;
+        step(s, t, 1);
+        path_.push_back({t, label_});
+        moved = true;
+      }
+      if (!moved) break;
+    }
+    res_.terminal = 1;
+    report(s, check_terminal(s));
+    return res_;
+  }
+
   result run() {
+    state s = initial();
+    visited_.reserve(1 << 16);
+    dfs(s);
+    res_.states = visited_.size();
+    return res_;
+  }
+
+ private:
+  state initial() const {
     state s;
     std::memset(&s, 0, sizeof s);
     s.mem[sleeper_deadline] = never;
@@ -208,13 +260,9 @@ class checker {
     }
     s.t[actor].pc = a_next;
     s.t[actor].deadline = never;
-    visited_.reserve(1 << 16);
-    dfs(s);
-    res_.states = visited_.size();
-    return res_;
+    return s;
   }
 
- private:
   struct step_label {
     int tid;
     const char* what;
@@ -294,7 +342,7 @@ class checker {
     for (int i = j; i < 2; ++i) s.idle[i] = 0;
     s.idle_n = static_cast<std::uint8_t>(j);
   }
-  // leave_idle_list (scheduler.cpp:525-530), under sched_mu_.
+  // leave_idle_list (scheduler.cpp:527-532), under sched_mu_.
   static void leave_idle_list(state& s, int w) {
     if (!s.t[w].in_idle_list) return;
     idle_erase(s, w);
@@ -455,7 +503,7 @@ class checker {
         step_inline(s, t);
         break;
       case f_execute:
-        label_ = "execute: switch to the goroutine (scheduler.cpp:765)";
+        label_ = "execute: switch to the goroutine (scheduler.cpp:775)";
         th.cur = th.got;
         th.got = 0;
         th.pc = g_next_op;
@@ -572,8 +620,8 @@ class checker {
         if (!v_.old_yield) call(th, k_fence, y_switch);  // wake_one (scheduler.cpp:800)
         break;
       case y_switch:
-        label_ = th.got ? "the hand-off's goroutine runs (switch_away, scheduler.cpp:887-903)"
-                        : "back to the scheduler loop (switch_away, scheduler.cpp:905)";
+        label_ = th.got ? "the hand-off's goroutine runs (switch_away, scheduler.cpp:888-911)"
+                        : "back to the scheduler loop (switch_away, scheduler.cpp:913)";
         th.cur = th.got;
         th.got = 0;
         th.pc = th.cur ? g_next_op : f_top;
@@ -879,7 +927,7 @@ class checker {
             call(th, rp_push, a_next);
             break;
           case act::arm:
-            label_ = "the plain thread arms a timer (timer_arm, timer_heap.cpp:121)";
+            label_ = "the plain thread arms a timer (timer_arm, timer_heap.cpp:119-134)";
             th.pc = a_arm_store;
             break;
           case act::procs:
@@ -1017,7 +1065,11 @@ class checker {
     }
     if (any) return false;
     ++res_.terminal;
-    std::string why = check_terminal(s);
+    return report(s, check_terminal(s));
+  }
+
+  // report records a violation (why non-empty) with the current path.
+  bool report(const state& s, const std::string& why) {
     if (why.empty()) return false;
     res_.violated = true;
     res_.why = why;
@@ -1239,6 +1291,29 @@ TEST_CASE("idle model: with the three fixes every scenario passes") {
 
 // Each mutation below breaks one step of the (fixed) protocol; the checker
 // must find the lost wake-up and print its interleaving.
+
+TEST_CASE("idle model: issue 15 finding 1's interleaving, replayed") {
+  // W0 runs X (the issue's W2), W1 is the issue's W1; H never yields.
+  const std::vector<checker::leg> legs = {
+      {1, f_steal, false},       // W1 runs dry and spins (counted in n_spinning_)
+      {0, y_nprocs, false},      // X readies H into W0's run_next: no wake (W1 spins)
+      {0, y_push, false},        // X yields: the hand-off takes H
+      {1, i_sleeping, true},     // W1 finds nothing and sleeps
+  };                             // then W0 queues X and runs H for good
+  variant old = today(false);
+  old.name = "today, old yield";
+  old.old_yield = true;
+  scenario sc = yield_vs_go_idle();
+  result r = checker(sc, old).replay(legs);
+  REQUIRE(r.violated);
+  CHECK(r.why.rfind("lost wake-up", 0) == 0);
+  MESSAGE("replayed:\n" << r.trace);
+  result now = checker(sc, today(false)).replay(legs);
+  INFO(now.trace);
+  CHECK(now.terminal == 1);
+  CHECK_FALSE(now.violated);
+  CHECK(now.why.empty());
+}
 
 TEST_CASE("idle model: the yield before issue 15 loses a wake-up (finding 1)") {
   variant v = fixed(false);
