@@ -46,6 +46,7 @@
 #include <cstdint>
 #include <cstring>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,7 @@ struct state {
 // A local queue of up to two goroutines packed in a byte.
 int q_len(std::uint8_t q) { return (q & 0xf) ? ((q >> 4) ? 2 : 1) : 0; }
 std::uint8_t q_push(std::uint8_t q, std::uint8_t g) {
+  if (q_len(q) == 2) throw std::logic_error("model bug: a local queue of more than two");
   return static_cast<std::uint8_t>(q_len(q) == 0 ? g : (q | (g << 4)));
 }
 std::uint8_t q_pop(std::uint8_t& q) {
@@ -214,14 +216,16 @@ struct act {
 struct variant {
   const char* name = "today";
   bool weak = false;                  // the memory model (see the top)
+  // Mutations, each breaking one step:
   bool old_yield = false;             // after_switch's yield without wake_one (before issue 15)
   bool no_recheck = false;            // go_idle sleeps without work_visible()
   bool no_last_spinner_wake = false;  // stop_spinning without its wake_one
   bool no_retire_wake = false;        // retire without its wake_one for the global queue
   bool no_retire_timer_wake = false;  // retire without its wake_one for armed timers
-  bool ready_worker_fence = false;    // ready() from a worker with a seq_cst fence (a fix)
-  bool unspin_under_lock = false;     // wake_one finding nobody idle drops its count under sched_mu_ (a fix)
-  bool batch_wake = false;            // try_global_batch wakes a worker after queueing a batch locally (a fix)
+  // The fixes (see the tests at the bottom):
+  bool ready_worker_fence = false;    // ready() from a worker fences before its loads
+  bool unspin_under_lock = false;     // wake_one, finding nobody idle, uncounts under sched_mu_
+  bool batch_wake = false;            // try_global_batch wakes a worker after queueing a batch
 };
 
 struct scenario {
@@ -229,7 +233,6 @@ struct scenario {
   std::vector<op> prog[max_items];  // per goroutine
   std::vector<act> actor_prog;
   std::uint8_t running[n_workers] = {0, 0};  // a goroutine each worker starts running
-  std::uint8_t global_initial = 0;           // a goroutine queued globally at the start
   std::uint8_t procs = 2;
   std::uint8_t next_deadline = never;
 };
@@ -302,7 +305,6 @@ class checker {
     s.mem[sleeper_deadline] = never;
     s.mem[next_deadline] = sc_.next_deadline;
     s.mem[nprocs] = sc_.procs;
-    if (sc_.global_initial) s.global[s.global_n++] = sc_.global_initial;
     for (int w = 0; w < n_workers; ++w) {
       s.t[w].pc = sc_.running[w] ? g_next_op : f_top;
       s.t[w].cur = sc_.running[w];
@@ -371,6 +373,8 @@ class checker {
 
   static void global_push(state& s, int t, std::uint8_t g) {
     flush(s, t);  // global_queue::push is a locked, seq_cst store of size_
+    if (s.global_n == sizeof s.global) throw std::logic_error("model bug: a global queue of more "
+        "than four");
     s.global[s.global_n++] = g;
   }
   // pop_share(procs, limit): min(size/procs + 1, size) goroutines, oldest
@@ -428,30 +432,32 @@ class checker {
       case busy_forever: case a_done: return false;
       case i_sleeping: case r_sleeping: return th.token != 0;
       case f_steal: return !pending_elsewhere(s, t, static_cast<cell>(runq0 + (1 - t)));
-      case f_steal_run_next: return !pending_elsewhere(s, t, static_cast<cell>(run_next0 + (1 - t)));
+      case f_steal_run_next:
+        return !pending_elsewhere(s, t, static_cast<cell>(run_next0 + (1 - t)));
       default: return true;
     }
   }
   static int choices(const state& s, int t) { return s.t[t].pc == f_steal ? 2 : 1; }
 
-  // step runs thread t's next step (choice: f_steal's `last`) and sets label_.
   // Steps that store nothing to shared memory, or store only through the
   // store buffer (or flush it themselves when they do store): the others
   // flush the thread's buffered stores first (a store buffer is FIFO).
   static bool no_plain_store(pc p) {
     switch (p) {
-      case f_top: case f_global_size: case f_steal: case f_steal_run_next: case f_spin_global_size:
-      case f_global_batch: case f_found: case s_entry: case f_execute: case g_next_op: case busy_forever: case rw_nprocs: case rw_push: case rw_push_old:
+      case f_top: case f_global_size: case f_steal: case f_steal_run_next:
+      case f_spin_global_size: case f_global_batch: case f_found: case s_entry: case f_execute:
+      case g_next_op: case busy_forever: case rw_nprocs: case rw_push: case rw_push_old:
       case rw_load_idle: case rw_load_spinning: case y_nprocs: case y_switch: case i_global_size:
-      case i_vis_global: case i_vis_runq0: case i_vis_run_next0: case i_vis_runq1: case i_vis_run_next1:
-      case i_role_read: case i_reread: case i_sleep: case k_idle: case k_spinning: case r_global_size:
-      case r_timers: case a_next: case a_arm_load: case a_done:
+      case i_vis_global: case i_vis_runq0: case i_vis_run_next0: case i_vis_runq1:
+      case i_vis_run_next1: case i_role_read: case i_reread: case i_sleep: case k_idle:
+      case k_spinning: case r_global_size: case r_timers: case a_next: case a_arm_load: case a_done:
         return true;
       default:
         return false;
     }
   }
 
+  // step runs thread t's next step (choice: f_steal's `last`) and sets label_.
   void step(state& s, int t, int choice) {
     thread_state& th = s.t[t];
     if (!no_plain_store(static_cast<pc>(th.pc))) flush(s, t);
@@ -501,7 +507,8 @@ class checker {
         break;
       case f_steal: {
         th.last = static_cast<std::uint8_t>(choice);
-        label_ = choice ? "try_steal(last round): victim runq.steal_into (scheduler.cpp:467-468, 415)"
+        label_ = choice ? "try_steal(last round): victim runq.steal_into (scheduler.cpp:467-468, "
+            "415)"
                         : "try_steal: victim runq.steal_into (scheduler.cpp:467-468, 415)";
         cell vq = static_cast<cell>(runq0 + other);
         std::uint8_t q = s.mem[vq];
@@ -510,7 +517,8 @@ class checker {
           int take = n - n / 2;
           flush(s, t);
           th.got = q_pop(q);
-          for (int i = 1; i < take; ++i) store(s, t, my_q, q_push(load(s, t, my_q), q_pop(q)), true);
+          for (int i = 1; i < take; ++i)
+            store(s, t, my_q, q_push(load(s, t, my_q), q_pop(q)), true);
           s.mem[vq] = q;
           th.pc = f_found;
         } else {
@@ -541,7 +549,8 @@ class checker {
         break;
       case f_global_batch:
         label_ = v_.batch_wake
-                     ? "try_global_batch: runq.push the rest of the batch; then wake_one (the proposed fix)"
+                     ? "try_global_batch: runq.push the rest of the batch; then wake_one (the "
+                         "proposed fix)"
                      : "try_global_batch: runq.push the rest of the batch (scheduler.cpp:404)";
         while (th.hand) store(s, t, my_q, q_push(load(s, t, my_q), q_pop(th.hand)), true);
         th.pc = f_found;
@@ -648,7 +657,8 @@ class checker {
         th.pc = t >= s.mem[nprocs] ? y_push : y_run_next;
         break;
       case y_run_next: {
-        label_ = "next_for_handoff -> try_local: run_next.exchange(nullptr) (scheduler.cpp:872, 376)";
+        label_ = "next_for_handoff -> try_local: run_next.exchange(nullptr) (scheduler.cpp:872, "
+            "376)";
         th.got = load(s, t, my_rn);
         store(s, t, my_rn, 0, false);
         th.pc = th.got ? y_push : y_runq;
@@ -695,7 +705,8 @@ class checker {
         th.pc = i_join;
         break;
       case i_join:
-        label_ = "go_idle: idle_.push_back; n_idle_.fetch_add, under sched_mu_ (scheduler.cpp:616-619)";
+        label_ = "go_idle: idle_.push_back; n_idle_.fetch_add, under sched_mu_ "
+            "(scheduler.cpp:616-619)";
         flush(s, t);
         s.idle[s.idle_n++] = static_cast<std::uint8_t>(t + 1);
         th.in_idle_list = 1;
@@ -729,7 +740,8 @@ class checker {
         th.pc = load(s, t, run_next1) ? i_vis_lock : i_role_lock;
         break;
       case i_vis_lock:
-        label_ = "go_idle: work visible; leave the idle list unless a waker took us, under sched_mu_ (scheduler.cpp:625-634)";
+        label_ = "go_idle: work visible; leave the idle list unless a waker took us, under "
+            "sched_mu_ (scheduler.cpp:625-634)";
         if (th.in_idle_list) {
           flush(s, t);
           leave_idle_list(s, t);
@@ -746,7 +758,8 @@ class checker {
         th.pc = f_top;
         break;
       case i_role_lock:
-        label_ = "go_idle: lock sched_mu_; take the timer-sleeper role if free (scheduler.cpp:645-652)";
+        label_ = "go_idle: lock sched_mu_; take the timer-sleeper role if free "
+            "(scheduler.cpp:645-652)";
         th.deadline = never;
         if (th.in_idle_list && s.timer_sleeper == 0) {
           s.mu = static_cast<std::uint8_t>(t + 1);
@@ -774,7 +787,8 @@ class checker {
         th.pc = i_republish;
         break;
       case i_republish:
-        label_ = "go_idle: if still the sleeper, sleeper_deadline_.store(deadline), under sched_mu_ (scheduler.cpp:674-675)";
+        label_ = "go_idle: if still the sleeper, sleeper_deadline_.store(deadline), under "
+            "sched_mu_ (scheduler.cpp:674-675)";
         if (s.timer_sleeper == t + 1) {
           flush(s, t);
           s.mem[sleeper_deadline] = th.deadline;
@@ -792,7 +806,8 @@ class checker {
         th.pc = i_woke;
         break;
       case i_woke:
-        label_ = "go_idle: woken; drop the role; spinning if the waker counted us, else leave the idle list, under sched_mu_ (scheduler.cpp:687-711)";
+        label_ = "go_idle: woken; drop the role; spinning if the waker counted us, else leave "
+            "the idle list, under sched_mu_ (scheduler.cpp:687-711)";
         flush(s, t);
         if (s.timer_sleeper == t + 1) {
           s.timer_sleeper = 0;
@@ -849,7 +864,8 @@ class checker {
         call(th, k_fence, r_lock);  // wake_one (scheduler.cpp:730)
         break;
       case r_lock:
-        label_ = "retire: unless raised again, retired = true, under sched_mu_ (scheduler.cpp:733-739)";
+        label_ = "retire: unless raised again, retired = true, under sched_mu_ "
+            "(scheduler.cpp:733-739)";
         if (t < s.mem[nprocs]) {
           th.pc = f_top;
           break;
@@ -862,9 +878,11 @@ class checker {
         break;
       case r_timers:
         // check_deadlock (scheduler.cpp:741-743) is not modelled.
-        label_ = "retire: timer_next_deadline.load != never: wake_one (scheduler.cpp:747-748); then sleep.wait() (749)";
+        label_ = "retire: timer_next_deadline.load != never: wake_one (scheduler.cpp:747-748); "
+            "then sleep.wait() (749)";
         th.pc = r_sleeping;
-        if (s.mem[next_deadline] != never && !v_.no_retire_timer_wake) call(th, k_fence, r_sleeping);
+        if (s.mem[next_deadline] != never && !v_.no_retire_timer_wake)
+          call(th, k_fence, r_sleeping);
         break;
       case r_sleeping:
         label_ = "retire: parker token seen: awake (scheduler.cpp:749)";
@@ -881,7 +899,7 @@ class checker {
         }
         th.spinning = 0;
         flush(s, t);
-        if (s.mem[n_spinning]-- == 1 && !v_.no_last_spinner_wake) th.pc = k_fence;  // tail call: wake_one
+        if (s.mem[n_spinning]-- == 1 && !v_.no_last_spinner_wake) th.pc = k_fence;  // wake_one
         else ret(th);
         break;
 
@@ -902,7 +920,8 @@ class checker {
         else th.pc = k_cas;
         break;
       case k_cas:
-        label_ = "wake_one: n_spinning_.compare_exchange(0, 1); return if it fails (scheduler.cpp:322)";
+        label_ = "wake_one: n_spinning_.compare_exchange(0, 1); return if it fails "
+            "(scheduler.cpp:322)";
         if (s.mem[n_spinning] != 0) {
           ret(th);
         } else {
@@ -911,7 +930,8 @@ class checker {
         }
         break;
       case k_lock:
-        label_ = "wake_one: pop the newest idle worker, woken_spinning, n_idle_.fetch_sub, under sched_mu_ (scheduler.cpp:326-334)";
+        label_ = "wake_one: pop the newest idle worker, woken_spinning, n_idle_.fetch_sub, under "
+            "sched_mu_ (scheduler.cpp:326-334)";
         th.woke = 0;
         if (s.idle_n > 0) {
           int w = s.idle[--s.idle_n] - 1;
@@ -941,7 +961,8 @@ class checker {
 
       // ---- poke_sleeper --------------------------------------------------------
       case p_lock:
-        label_ = "poke_sleeper: take the sleeper out of its role; sleeper_deadline_ = never, under sched_mu_ (scheduler.cpp:576-589)";
+        label_ = "poke_sleeper: take the sleeper out of its role; sleeper_deadline_ = never, "
+            "under sched_mu_ (scheduler.cpp:576-589)";
         th.woke = 0;
         if (s.timer_sleeper) {
           th.woke = s.timer_sleeper;
@@ -989,18 +1010,21 @@ class checker {
         break;
       }
       case a_arm_store:
-        label_ = "timer_heap::publish: timer_next_deadline.store(when), seq_cst (timer_heap.cpp:75)";
+        label_ = "timer_heap::publish: timer_next_deadline.store(when), seq_cst "
+                 "(timer_heap.cpp:75)";
         flush(s, t);
         if (th.arg < s.mem[next_deadline]) s.mem[next_deadline] = th.arg;
         th.pc = a_arm_load;
         break;
       case a_arm_load:
-        label_ = "timer_armed: when >= sleeper_deadline_.load: return, else poke_sleeper (scheduler.cpp:539-540)";
+        label_ = "timer_armed: when >= sleeper_deadline_.load: return, else poke_sleeper "
+            "(scheduler.cpp:539-540)";
         th.pc = a_next;
         if (th.arg < s.mem[sleeper_deadline]) call(th, p_lock, a_next);
         break;
       case a_procs_lock:
-        label_ = "set_procs: nprocs_.store(n); take workers >= n off the idle list, under sched_mu_ (scheduler.cpp:211-228)";
+        label_ = "set_procs: nprocs_.store(n); take workers >= n off the idle list, under "
+            "sched_mu_ (scheduler.cpp:211-228)";
         flush(s, t);
         s.mem[nprocs] = th.arg;
         th.val = 0;
@@ -1057,10 +1081,13 @@ class checker {
     for (int g = 1; g < max_items; ++g) {
       bool exists = !sc_.prog[g].empty();
       int n = where[g] + s.done[g];
-      if (exists && n != 1) return "model bug: goroutine " + std::to_string(g) + " is in " + std::to_string(n) + " places";
+      if (exists && n != 1)
+        return "model bug: goroutine " + std::to_string(g) + " is in " + std::to_string(n) +
+               " places";
     }
     int queued = s.global_n;
-    for (int w = 0; w < n_workers; ++w) queued += q_len(s.mem[runq0 + w]) + (s.mem[run_next0 + w] != 0);
+    for (int w = 0; w < n_workers; ++w)
+      queued += q_len(s.mem[runq0 + w]) + (s.mem[run_next0 + w] != 0);
     int asleep = -1;
     bool timer_covered = false;
     for (int w = 0; w < n_workers; ++w) {
@@ -1082,7 +1109,8 @@ class checker {
     std::ostringstream o;
     o << "  final state: global queue " << int(s.global_n);
     for (int w = 0; w < n_workers; ++w)
-      o << ", W" << w << " run_next " << int(s.mem[run_next0 + w]) << " runq " << q_len(s.mem[runq0 + w]);
+      o << ", W" << w << " run_next " << int(s.mem[run_next0 + w]) << " runq "
+        << q_len(s.mem[runq0 + w]);
     o << ", n_idle " << int(s.mem[n_idle]) << ", n_spinning " << int(s.mem[n_spinning])
       << ", timer_next_deadline " << int(s.mem[next_deadline]) << ", sleeper_deadline "
       << int(s.mem[sleeper_deadline]) << "\n";
@@ -1255,7 +1283,8 @@ void expect_pass_both(const scenario& sc, variant v) {
   CHECK_FALSE(r.violated);
   CHECK(r.terminal > 0);
   if (!r.release_stores) {
-    MESSAGE((std::string(sc.name) + " [" + v.name + ", weak]: the same search as sc (no release-ordered store reached)"));
+    MESSAGE((std::string(sc.name) + " [" + v.name + ", weak]: the same search as sc (no "
+        "release-ordered store reached)"));
     return;
   }
   v.weak = true;
@@ -1336,7 +1365,7 @@ TEST_CASE("idle model: today's spinning count loses a wake-up; both fixes are ne
   // With both (and the fence), it passes: the next test.
 }
 
-TEST_CASE("idle model: ready() from a worker needs a fence where stores may be delayed (finding 2)") {
+TEST_CASE("idle model: ready() from a worker needs a fence if stores may be delayed (finding 2)") {
   // Issue 15 finding 2, still open: ready() from a worker exchanges run_next
   // (acq_rel) and then loads n_idle_/n_spinning_ relaxed, with no seq_cst
   // fence between (scheduler.cpp:259-267). Where the exchange's store may
