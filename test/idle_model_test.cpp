@@ -9,7 +9,7 @@
 // parkers' tokens and sched_mu_. Every step is one access to shared memory
 // (or one sched_mu_ critical section whose body only lock-protected data
 // and one seq_cst atomic see) and names the function and line of
-// lib/sched/scheduler.cpp it models (as of commit ff392bd). A depth-first
+// lib/sched/scheduler.cpp it models (as of commit 93c7119). A depth-first
 // search runs every interleaving, with visited states deduplicated.
 //
 // Memory model: `sc` runs the steps sequentially consistently (every
@@ -23,9 +23,13 @@
 // for it (RMWs of one location are totally ordered).
 //
 // Not modelled: time passing (no timer falls due, a timed sleep ends only
-// by a wake-up), the netpoller, lending, check_deadlock, the 61st-schedule
-// checks, the run_next streak limit, local-queue overflow, and steals
-// of more than one goroutine (the scenarios queue at most two per worker).
+// by a wake-up), the monitor (lib/sched/monitor.cpp, Go's sysmon), retaken
+// and spare threads, the netpoller, lending, check_deadlock, the
+// 61st-schedule checks, the run_next streak limit, local-queue overflow,
+// and steals of more than one goroutine (at most two per queue here). The
+// monitor is a backstop, not part of the protocol: after its period it
+// wakes an idle worker for work queued on a stuck worker's slot, but not
+// for work in the global queue while a worker is idle (slot_needed).
 //
 // Property, checked in every state where no thread can take a step: no
 // goroutine is queued (global queue, a run_next or a local queue) while a
@@ -76,29 +80,29 @@ enum cell : std::uint8_t {
 
 // Program counters: one per modelled step. The comments name the code.
 enum pc : std::uint8_t {
-  // find_runnable (scheduler.cpp:429-488)
+  // find_runnable (scheduler.cpp:446-511)
   f_top, f_run_next, f_runq, f_global_size, f_global_pop, f_spin_start, f_steal,
   f_steal_run_next, f_spin_global_size, f_spin_global_pop, f_global_batch, f_found, f_execute,
   // a goroutine's next operation, on its worker
   g_next_op, busy_forever,
-  // ready() from a worker (scheduler.cpp:256-269)
+  // ready() from a worker (scheduler.cpp:270-284)
   rw_nprocs, rw_push, rw_push_old, rw_fence, rw_load_idle, rw_load_spinning,
-  // ready() from a plain thread (scheduler.cpp:279-283)
+  // ready() from a plain thread (scheduler.cpp:294-298)
   rp_push, rp_fence,
-  // a yield: switch_away -> next_for_handoff, then after_switch (scheduler.cpp:792-801)
+  // a yield: switch_away -> next_for_handoff, then after_switch (scheduler.cpp:824-833)
   y_nprocs, y_run_next, y_runq, y_push, y_switch,
-  // go_idle (scheduler.cpp:600-715)
+  // go_idle (scheduler.cpp:624-746)
   i_global_size, i_unspin, i_join, i_fence, i_vis_global, i_vis_runq0, i_vis_run_next0,
   i_vis_runq1, i_vis_run_next1, i_vis_lock, i_respin, i_role_lock, i_role_read,
   i_role_publish, i_reread, i_republish, i_sleep, i_sleeping, i_woke,
-  // retire (scheduler.cpp:717-750)
+  // retire (scheduler.cpp:748-782)
   r_stop_spin, r_drain_runq, r_drain_run_next, r_drain_push, r_global_size, r_fence, r_lock,
   r_timers, r_sleeping,
-  // stop_spinning (scheduler.cpp:362-368)
+  // stop_spinning (scheduler.cpp:378-384)
   s_entry,
-  // wake_one (scheduler.cpp:315-341)
+  // wake_one (scheduler.cpp:330-357)
   k_fence, k_idle, k_spinning, k_cas, k_lock, k_notify,
-  // poke_sleeper (scheduler.cpp:572-598)
+  // poke_sleeper (scheduler.cpp:596-622)
   p_lock, p_wake,
   // the plain thread's operations
   a_next, a_arm_store, a_arm_load, a_procs_lock, a_procs_wake, a_done,
@@ -378,7 +382,7 @@ class checker {
     s.global[s.global_n++] = g;
   }
   // pop_share(procs, limit): min(size/procs + 1, size) goroutines, oldest
-  // first (scheduler.cpp:402): the first is returned, the rest are in the
+  // first (scheduler.cpp:419): the first is returned, the rest are in the
   // taker's hands until f_global_batch queues them locally (404).
   void global_pop_share(state& s, int t) {
     thread_state& th = s.t[t];
@@ -397,7 +401,7 @@ class checker {
     for (int i = j; i < 2; ++i) s.idle[i] = 0;
     s.idle_n = static_cast<std::uint8_t>(j);
   }
-  // leave_idle_list (scheduler.cpp:527-532), under sched_mu_.
+  // leave_idle_list (scheduler.cpp:550-556), under sched_mu_.
   static void leave_idle_list(state& s, int w) {
     if (!s.t[w].in_idle_list) return;
     idle_erase(s, w);
@@ -467,11 +471,11 @@ class checker {
     switch (static_cast<pc>(th.pc)) {
       // ---- find_runnable ----------------------------------------------------
       case f_top:
-        label_ = "find_runnable: nprocs_.load(); retire if index >= it (scheduler.cpp:432)";
+        label_ = "find_runnable: nprocs_.load(); retire if index >= it (scheduler.cpp:455)";
         th.pc = t >= s.mem[nprocs] ? r_stop_spin : f_run_next;
         break;
       case f_run_next: {
-        label_ = "try_local: run_next.exchange(nullptr) (scheduler.cpp:376)";
+        label_ = "try_local: run_next.exchange(nullptr) (scheduler.cpp:393)";
         std::uint8_t g = load(s, t, my_rn);
         store(s, t, my_rn, 0, false);
         th.got = g;
@@ -479,7 +483,7 @@ class checker {
         break;
       }
       case f_runq: {
-        label_ = "try_local: runq.pop() (scheduler.cpp:382)";
+        label_ = "try_local: runq.pop() (scheduler.cpp:399)";
         std::uint8_t q = load(s, t, my_q);
         th.got = q_pop(q);
         store(s, t, my_q, q, false);
@@ -487,17 +491,17 @@ class checker {
         break;
       }
       case f_global_size:
-        label_ = "try_global: global_.size(); nothing if 0 (scheduler.cpp:387, from 447)";
+        label_ = "try_global: global_.size(); nothing if 0 (scheduler.cpp:404, from 470)";
         th.pc = s.global_n ? f_global_pop : f_spin_start;
         break;
       case f_global_pop:
-        label_ = "try_global_batch: global_.pop_share (scheduler.cpp:402)";
+        label_ = "try_global_batch: global_.pop_share (scheduler.cpp:419)";
         if (s.global_n == 0) { th.pc = f_spin_start; break; }
         global_pop_share(s, t);
         th.pc = th.hand ? f_global_batch : f_found;
         break;
       case f_spin_start:
-        label_ = "find_runnable: spinning = true; n_spinning_.fetch_add (scheduler.cpp:457-460)";
+        label_ = "find_runnable: spinning = true; n_spinning_.fetch_add (scheduler.cpp:480-483)";
         if (!th.spinning) {
           th.spinning = 1;
           flush(s, t);
@@ -507,9 +511,9 @@ class checker {
         break;
       case f_steal: {
         th.last = static_cast<std::uint8_t>(choice);
-        label_ = choice ? "try_steal(last round): victim runq.steal_into (scheduler.cpp:467-468, "
-            "415)"
-                        : "try_steal: victim runq.steal_into (scheduler.cpp:467-468, 415)";
+        label_ = choice ? "try_steal(last round): victim runq.steal_into (scheduler.cpp:490-491, "
+            "432)"
+                        : "try_steal: victim runq.steal_into (scheduler.cpp:490-491, 432)";
         cell vq = static_cast<cell>(runq0 + other);
         std::uint8_t q = s.mem[vq];
         int n = q_len(q);
@@ -527,7 +531,7 @@ class checker {
         break;
       }
       case f_steal_run_next: {
-        label_ = "try_steal: victim run_next.exchange(nullptr) (scheduler.cpp:419-420)";
+        label_ = "try_steal: victim run_next.exchange(nullptr) (scheduler.cpp:436-437)";
         cell vr = static_cast<cell>(run_next0 + other);
         th.got = s.mem[vr];
         if (th.got) {
@@ -538,11 +542,11 @@ class checker {
         break;
       }
       case f_spin_global_size:
-        label_ = "spin: try_global: global_.size() (scheduler.cpp:469, 387)";
+        label_ = "spin: try_global: global_.size() (scheduler.cpp:492, 404)";
         th.pc = s.global_n ? f_spin_global_pop : th.last ? i_global_size : f_steal;
         break;
       case f_spin_global_pop:
-        label_ = "spin: try_global_batch: global_.pop_share (scheduler.cpp:402)";
+        label_ = "spin: try_global_batch: global_.pop_share (scheduler.cpp:419)";
         if (s.global_n == 0) { th.pc = th.last ? i_global_size : f_steal; break; }
         global_pop_share(s, t);
         th.pc = th.hand ? f_global_batch : f_found;
@@ -551,19 +555,19 @@ class checker {
         label_ = v_.batch_wake
                      ? "try_global_batch: runq.push the rest of the batch; then wake_one (the "
                          "proposed fix)"
-                     : "try_global_batch: runq.push the rest of the batch (scheduler.cpp:404)";
+                     : "try_global_batch: runq.push the rest of the batch (scheduler.cpp:421)";
         while (th.hand) store(s, t, my_q, q_push(load(s, t, my_q), q_pop(th.hand)), true);
         th.pc = f_found;
         if (v_.batch_wake) call(th, k_fence, f_found);
         break;
       case f_found:
-        label_ = "find_runnable found work: stop_spinning (scheduler.cpp:444/448/483)";
+        label_ = "find_runnable found work: stop_spinning (scheduler.cpp:467/471/506)";
         th.last = 0;
         call(th, s_entry, f_execute);
         step_inline(s, t);
         break;
       case f_execute:
-        label_ = "execute: switch to the goroutine (scheduler.cpp:775)";
+        label_ = "execute: switch to the goroutine (scheduler.cpp:807)";
         th.cur = th.got;
         th.got = 0;
         th.pc = g_next_op;
@@ -578,7 +582,7 @@ class checker {
             th.pc = busy_forever;
             break;
           case op::exit:
-            label_ = "the goroutine exits (after_switch, exit: scheduler.cpp:802)";
+            label_ = "the goroutine exits (after_switch, exit: scheduler.cpp:834)";
             s.done[th.cur] = 1;
             th.cur = 0;
             th.pc = f_top;
@@ -590,7 +594,7 @@ class checker {
             th.pc = rw_nprocs;
             break;
           case op::yield:
-            label_ = "the goroutine yields: switch_away(yield) (scheduler.cpp:877)";
+            label_ = "the goroutine yields: switch_away(yield) (scheduler.cpp:909)";
             ++s.item_pc[th.cur];
             th.pc = y_nprocs;
             break;
@@ -601,7 +605,7 @@ class checker {
 
       // ---- ready() from a worker ------------------------------------------------
       case rw_nprocs:
-        label_ = "ready: w->index < nprocs_.load (scheduler.cpp:256)";
+        label_ = "ready: w->index < nprocs_.load (scheduler.cpp:270)";
         if (t < s.mem[nprocs]) {
           th.pc = rw_push;
         } else {
@@ -610,13 +614,13 @@ class checker {
         }
         break;
       case rw_push:
-        label_ = "ready -> push_local: run_next.exchange(g), acq_rel (scheduler.cpp:259, 291)";
+        label_ = "ready -> push_local: run_next.exchange(g), acq_rel (scheduler.cpp:274, 306)";
         th.old = load(s, t, my_rn);
         store(s, t, my_rn, th.arg, true);
         th.pc = th.old ? rw_push_old : v_.ready_worker_fence ? rw_fence : rw_load_idle;
         break;
       case rw_push_old:
-        label_ = "push_local: runq.push(old), release (scheduler.cpp:292)";
+        label_ = "push_local: runq.push(old), release (scheduler.cpp:307)";
         store(s, t, my_q, q_push(load(s, t, my_q), th.old), true);
         th.old = 0;
         th.pc = v_.ready_worker_fence ? rw_fence : rw_load_idle;
@@ -627,45 +631,45 @@ class checker {
         th.pc = rw_load_idle;
         break;
       case rw_load_idle:
-        // scheduler.cpp:265 (current == nullptr && old == nullptr) does not
+        // scheduler.cpp:280 (current == nullptr && old == nullptr) does not
         // apply: a goroutine is running.
-        label_ = "ready: n_idle_.load(relaxed); no wake if 0 (scheduler.cpp:266)";
+        label_ = "ready: n_idle_.load(relaxed); no wake if 0 (scheduler.cpp:281)";
         th.pc = load(s, t, n_idle) > 0 ? rw_load_spinning : g_next_op;
         break;
       case rw_load_spinning:
-        label_ = "ready: n_spinning_.load(relaxed); wake_one if 0 (scheduler.cpp:267-268)";
+        label_ = "ready: n_spinning_.load(relaxed); wake_one if 0 (scheduler.cpp:282-283)";
         th.pc = g_next_op;
         if (load(s, t, n_spinning) == 0) call(th, k_fence, g_next_op);
         break;
 
       // ---- ready() from a plain thread (or a worker past gomaxprocs) ------------
       case rp_push:
-        label_ = "ready: global_push(g) (scheduler.cpp:279)";
+        label_ = "ready: global_push(g) (scheduler.cpp:294)";
         global_push(s, t, th.arg);
         th.pc = rp_fence;
         break;
       case rp_fence:
-        label_ = "ready: seq_cst fence (scheduler.cpp:282)";
+        label_ = "ready: seq_cst fence (scheduler.cpp:297)";
         flush(s, t);
-        th.pc = k_fence;  // tail call: wake_one (scheduler.cpp:283)
+        th.pc = k_fence;  // tail call: wake_one (scheduler.cpp:298)
         break;
 
       // ---- a yield ---------------------------------------------------------------
       case y_nprocs:
-        label_ = "next_for_handoff: w->index >= nprocs_.load (scheduler.cpp:869)";
+        label_ = "next_for_handoff: w->index >= nprocs_.load (scheduler.cpp:901)";
         th.got = 0;
         th.pc = t >= s.mem[nprocs] ? y_push : y_run_next;
         break;
       case y_run_next: {
-        label_ = "next_for_handoff -> try_local: run_next.exchange(nullptr) (scheduler.cpp:872, "
-            "376)";
+        label_ = "next_for_handoff -> try_local: run_next.exchange(nullptr) (scheduler.cpp:904, "
+            "393)";
         th.got = load(s, t, my_rn);
         store(s, t, my_rn, 0, false);
         th.pc = th.got ? y_push : y_runq;
         break;
       }
       case y_runq: {
-        label_ = "next_for_handoff -> try_local: runq.pop() (scheduler.cpp:872, 382)";
+        label_ = "next_for_handoff -> try_local: runq.pop() (scheduler.cpp:904, 399)";
         std::uint8_t q = load(s, t, my_q);
         th.got = q_pop(q);
         store(s, t, my_q, q, false);
@@ -674,15 +678,15 @@ class checker {
       }
       case y_push:
         label_ = v_.old_yield ? "after_switch(yield): global_push(g), no wake (before issue 15)"
-                              : "after_switch(yield): global_push(g) (scheduler.cpp:794)";
+                              : "after_switch(yield): global_push(g) (scheduler.cpp:826)";
         global_push(s, t, th.cur);
         th.cur = 0;
         th.pc = y_switch;
-        if (!v_.old_yield) call(th, k_fence, y_switch);  // wake_one (scheduler.cpp:800)
+        if (!v_.old_yield) call(th, k_fence, y_switch);  // wake_one (scheduler.cpp:832)
         break;
       case y_switch:
-        label_ = th.got ? "the hand-off's goroutine runs (switch_away, scheduler.cpp:888-911)"
-                        : "back to the scheduler loop (switch_away, scheduler.cpp:913)";
+        label_ = th.got ? "the hand-off's goroutine runs (switch_away, scheduler.cpp:920-943)"
+                        : "back to the scheduler loop (switch_away, scheduler.cpp:945)";
         th.cur = th.got;
         th.got = 0;
         th.pc = th.cur ? g_next_op : f_top;
@@ -690,13 +694,13 @@ class checker {
 
       // ---- go_idle ---------------------------------------------------------------
       case i_global_size:
-        // check_timers(full) (scheduler.cpp:602) finds nothing due: time does not pass.
-        label_ = "go_idle: global_.size(); back to find_runnable if not 0 (scheduler.cpp:603)";
+        // check_timers(full) (scheduler.cpp:626) finds nothing due: time does not pass.
+        label_ = "go_idle: global_.size(); back to find_runnable if not 0 (scheduler.cpp:627)";
         th.last = 0;
         th.pc = s.global_n ? f_top : i_unspin;
         break;
       case i_unspin:
-        label_ = "go_idle: spinning = false; n_spinning_.fetch_sub (scheduler.cpp:609-611)";
+        label_ = "go_idle: spinning = false; n_spinning_.fetch_sub (scheduler.cpp:633-635)";
         if (th.spinning) {
           th.spinning = 0;
           flush(s, t);
@@ -706,7 +710,7 @@ class checker {
         break;
       case i_join:
         label_ = "go_idle: idle_.push_back; n_idle_.fetch_add, under sched_mu_ "
-            "(scheduler.cpp:616-619)";
+            "(scheduler.cpp:640-650)";
         flush(s, t);
         s.idle[s.idle_n++] = static_cast<std::uint8_t>(t + 1);
         th.in_idle_list = 1;
@@ -714,34 +718,34 @@ class checker {
         th.pc = i_fence;
         break;
       case i_fence:
-        label_ = "go_idle: seq_cst fence (scheduler.cpp:623)";
+        label_ = "go_idle: seq_cst fence (scheduler.cpp:654)";
         flush(s, t);
         th.pc = v_.no_recheck ? i_role_lock : i_vis_global;
         break;
       case i_vis_global:
-        label_ = "go_idle -> work_visible: global_.size() (scheduler.cpp:624, 491)";
+        label_ = "go_idle -> work_visible: global_.size() (scheduler.cpp:655, 514)";
         th.pc = s.global_n ? i_vis_lock : i_vis_runq0;
         break;
       case i_vis_runq0:
-        label_ = "work_visible: W0 runq.empty() (scheduler.cpp:495)";
+        label_ = "work_visible: W0 runq.empty() (scheduler.cpp:518)";
         th.pc = q_len(load(s, t, runq0)) ? i_vis_lock : i_vis_run_next0;
         break;
       case i_vis_run_next0:
-        label_ = "work_visible: W0 run_next.load (scheduler.cpp:495)";
+        label_ = "work_visible: W0 run_next.load (scheduler.cpp:518)";
         th.pc = load(s, t, run_next0) ? i_vis_lock : i_vis_runq1;
         break;
       case i_vis_runq1:
-        label_ = "work_visible: W1 runq.empty() (scheduler.cpp:495)";
+        label_ = "work_visible: W1 runq.empty() (scheduler.cpp:518)";
         th.pc = q_len(load(s, t, runq1)) ? i_vis_lock : i_vis_run_next1;
         break;
       case i_vis_run_next1:
-        // check_deadlock (scheduler.cpp:635-640) is not modelled.
-        label_ = "work_visible: W1 run_next.load (scheduler.cpp:495)";
+        // check_deadlock (scheduler.cpp:666-671) is not modelled.
+        label_ = "work_visible: W1 run_next.load (scheduler.cpp:518)";
         th.pc = load(s, t, run_next1) ? i_vis_lock : i_role_lock;
         break;
       case i_vis_lock:
         label_ = "go_idle: work visible; leave the idle list unless a waker took us, under "
-            "sched_mu_ (scheduler.cpp:625-634)";
+            "sched_mu_ (scheduler.cpp:656-665)";
         if (th.in_idle_list) {
           flush(s, t);
           leave_idle_list(s, t);
@@ -751,7 +755,7 @@ class checker {
         }
         break;
       case i_respin:
-        label_ = "go_idle: spinning = true; n_spinning_.fetch_add (scheduler.cpp:629-630)";
+        label_ = "go_idle: spinning = true; n_spinning_.fetch_add (scheduler.cpp:660-661)";
         th.spinning = 1;
         flush(s, t);
         ++s.mem[n_spinning];
@@ -759,7 +763,7 @@ class checker {
         break;
       case i_role_lock:
         label_ = "go_idle: lock sched_mu_; take the timer-sleeper role if free "
-            "(scheduler.cpp:645-652)";
+            "(scheduler.cpp:676-683)";
         th.deadline = never;
         if (th.in_idle_list && s.timer_sleeper == 0) {
           s.mu = static_cast<std::uint8_t>(t + 1);
@@ -770,25 +774,25 @@ class checker {
         }
         break;
       case i_role_read:
-        label_ = "go_idle: timer_next_deadline.load, sched_mu_ held (scheduler.cpp:661)";
+        label_ = "go_idle: timer_next_deadline.load, sched_mu_ held (scheduler.cpp:692)";
         th.val = s.mem[next_deadline];
         th.pc = i_role_publish;
         break;
       case i_role_publish:
-        label_ = "go_idle: sleeper_deadline_.store; unlock sched_mu_ (scheduler.cpp:661-664)";
+        label_ = "go_idle: sleeper_deadline_.store; unlock sched_mu_ (scheduler.cpp:692-695)";
         flush(s, t);
         s.mem[sleeper_deadline] = th.val;
         s.mu = 0;
         th.pc = i_reread;
         break;
       case i_reread:
-        label_ = "go_idle: deadline = timer_next_deadline.load (scheduler.cpp:673)";
+        label_ = "go_idle: deadline = timer_next_deadline.load (scheduler.cpp:704)";
         th.deadline = s.mem[next_deadline];
         th.pc = i_republish;
         break;
       case i_republish:
         label_ = "go_idle: if still the sleeper, sleeper_deadline_.store(deadline), under "
-            "sched_mu_ (scheduler.cpp:674-675)";
+            "sched_mu_ (scheduler.cpp:705-706)";
         if (s.timer_sleeper == t + 1) {
           flush(s, t);
           s.mem[sleeper_deadline] = th.deadline;
@@ -796,18 +800,18 @@ class checker {
         th.pc = i_sleep;
         break;
       case i_sleep:
-        label_ = th.deadline == never ? "go_idle: sleep.wait() (scheduler.cpp:682)"
-                                      : "go_idle: sleep.wait_until(deadline) (scheduler.cpp:684)";
+        label_ = th.deadline == never ? "go_idle: sleep.wait() (scheduler.cpp:713)"
+                                      : "go_idle: sleep.wait_until(deadline) (scheduler.cpp:715)";
         th.pc = i_sleeping;
         break;
       case i_sleeping:
-        label_ = "parker: token_.exchange(0) sees the token: awake (scheduler.cpp:116/124)";
+        label_ = "parker: token_.exchange(0) sees the token: awake (scheduler.cpp:117/125)";
         th.token = 0;
         th.pc = i_woke;
         break;
       case i_woke:
         label_ = "go_idle: woken; drop the role; spinning if the waker counted us, else leave "
-            "the idle list, under sched_mu_ (scheduler.cpp:687-711)";
+            "the idle list, under sched_mu_ (scheduler.cpp:718-742)";
         flush(s, t);
         if (s.timer_sleeper == t + 1) {
           s.timer_sleeper = 0;
@@ -825,12 +829,12 @@ class checker {
 
       // ---- retire ------------------------------------------------------------------
       case r_stop_spin:
-        label_ = "retire: stop_spinning (scheduler.cpp:718)";
+        label_ = "retire: stop_spinning (scheduler.cpp:749)";
         call(th, s_entry, r_drain_runq);
         step_inline(s, t);
         break;
       case r_drain_runq: {
-        label_ = "retire -> drain_to_global: runq.pop() (scheduler.cpp:721, 305)";
+        label_ = "retire -> drain_to_global: runq.pop() (scheduler.cpp:752, 320)";
         std::uint8_t q = load(s, t, my_q);
         std::uint8_t g = q_pop(q);
         if (g) {
@@ -842,7 +846,7 @@ class checker {
         break;
       }
       case r_drain_run_next: {
-        label_ = "drain_to_global: run_next.exchange(nullptr) (scheduler.cpp:306)";
+        label_ = "drain_to_global: run_next.exchange(nullptr) (scheduler.cpp:321)";
         std::uint8_t g = load(s, t, my_rn);
         store(s, t, my_rn, 0, false);
         if (g) th.hand = q_push(th.hand, g);
@@ -850,22 +854,22 @@ class checker {
         break;
       }
       case r_drain_push:
-        label_ = "drain_to_global: global_push_batch (scheduler.cpp:307)";
+        label_ = "drain_to_global: global_push_batch (scheduler.cpp:322)";
         while (th.hand) global_push(s, t, q_pop(th.hand));
         th.pc = v_.no_retire_wake ? r_lock : r_global_size;
         break;
       case r_global_size:
-        label_ = "retire: global_.size(); fence and wake_one if not 0 (scheduler.cpp:728)";
+        label_ = "retire: global_.size(); fence and wake_one if not 0 (scheduler.cpp:759)";
         th.pc = s.global_n ? r_fence : r_lock;
         break;
       case r_fence:
-        label_ = "retire: seq_cst fence (scheduler.cpp:729)";
+        label_ = "retire: seq_cst fence (scheduler.cpp:760)";
         flush(s, t);
-        call(th, k_fence, r_lock);  // wake_one (scheduler.cpp:730)
+        call(th, k_fence, r_lock);  // wake_one (scheduler.cpp:761)
         break;
       case r_lock:
         label_ = "retire: unless raised again, retired = true, under sched_mu_ "
-            "(scheduler.cpp:733-739)";
+            "(scheduler.cpp:764-771)";
         if (t < s.mem[nprocs]) {
           th.pc = f_top;
           break;
@@ -877,22 +881,22 @@ class checker {
         th.pc = r_timers;
         break;
       case r_timers:
-        // check_deadlock (scheduler.cpp:741-743) is not modelled.
-        label_ = "retire: timer_next_deadline.load != never: wake_one (scheduler.cpp:747-748); "
+        // check_deadlock (scheduler.cpp:773-775) is not modelled.
+        label_ = "retire: timer_next_deadline.load != never: wake_one (scheduler.cpp:779-780); "
             "then sleep.wait() (749)";
         th.pc = r_sleeping;
         if (s.mem[next_deadline] != never && !v_.no_retire_timer_wake)
           call(th, k_fence, r_sleeping);
         break;
       case r_sleeping:
-        label_ = "retire: parker token seen: awake (scheduler.cpp:749)";
+        label_ = "retire: parker token seen: awake (scheduler.cpp:781)";
         th.token = 0;
         th.pc = f_top;
         break;
 
       // ---- stop_spinning --------------------------------------------------------
       case s_entry:
-        label_ = "stop_spinning: spinning = false; n_spinning_.fetch_sub (scheduler.cpp:363-367)";
+        label_ = "stop_spinning: spinning = false; n_spinning_.fetch_sub (scheduler.cpp:379-383)";
         if (!th.spinning) {
           ret(th);
           break;
@@ -905,23 +909,23 @@ class checker {
 
       // ---- wake_one --------------------------------------------------------------
       case k_fence:
-        label_ = "wake_one: seq_cst fence (scheduler.cpp:316)";
+        label_ = "wake_one: seq_cst fence (scheduler.cpp:331)";
         flush(s, t);
         th.pc = k_idle;
         break;
       case k_idle:
-        label_ = "wake_one: n_idle_.load(); return if 0 (scheduler.cpp:317)";
+        label_ = "wake_one: n_idle_.load(); return if 0 (scheduler.cpp:332)";
         if (s.mem[n_idle] == 0) ret(th);
         else th.pc = k_spinning;
         break;
       case k_spinning:
-        label_ = "wake_one: n_spinning_.load(); return if not 0 (scheduler.cpp:318)";
+        label_ = "wake_one: n_spinning_.load(); return if not 0 (scheduler.cpp:333)";
         if (s.mem[n_spinning] != 0) ret(th);
         else th.pc = k_cas;
         break;
       case k_cas:
         label_ = "wake_one: n_spinning_.compare_exchange(0, 1); return if it fails "
-            "(scheduler.cpp:322)";
+            "(scheduler.cpp:337)";
         if (s.mem[n_spinning] != 0) {
           ret(th);
         } else {
@@ -931,7 +935,7 @@ class checker {
         break;
       case k_lock:
         label_ = "wake_one: pop the newest idle worker, woken_spinning, n_idle_.fetch_sub, under "
-            "sched_mu_ (scheduler.cpp:326-334)";
+            "sched_mu_ (scheduler.cpp:341-350)";
         th.woke = 0;
         if (s.idle_n > 0) {
           int w = s.idle[--s.idle_n] - 1;
@@ -949,10 +953,10 @@ class checker {
         break;
       case k_notify:
         if (th.woke == 0) {
-          label_ = "wake_one: nobody idle after all: n_spinning_.fetch_sub (scheduler.cpp:336-338)";
+          label_ = "wake_one: nobody idle after all: n_spinning_.fetch_sub (scheduler.cpp:352-354)";
           --s.mem[n_spinning];
         } else {
-          label_ = "wake_one -> wake_worker -> parker::notify (scheduler.cpp:340, 349, 140)";
+          label_ = "wake_one -> wake_worker -> parker::notify (scheduler.cpp:356, 365, 141)";
           s.t[th.woke - 1].token = 1;
           th.woke = 0;
         }
@@ -962,7 +966,7 @@ class checker {
       // ---- poke_sleeper --------------------------------------------------------
       case p_lock:
         label_ = "poke_sleeper: take the sleeper out of its role; sleeper_deadline_ = never, "
-            "under sched_mu_ (scheduler.cpp:576-589)";
+            "under sched_mu_ (scheduler.cpp:600-613)";
         th.woke = 0;
         if (s.timer_sleeper) {
           th.woke = s.timer_sleeper;
@@ -974,12 +978,12 @@ class checker {
         break;
       case p_wake:
         if (th.woke) {
-          label_ = "poke_sleeper -> wake_worker: notify the sleeper (scheduler.cpp:591-592)";
+          label_ = "poke_sleeper -> wake_worker: notify the sleeper (scheduler.cpp:615-616)";
           s.t[th.woke - 1].token = 1;
           th.woke = 0;
           ret(th);
         } else {
-          label_ = "poke_sleeper: no sleeper: wake_one (scheduler.cpp:597)";
+          label_ = "poke_sleeper: no sleeper: wake_one (scheduler.cpp:621)";
           th.pc = k_fence;
         }
         break;
@@ -1003,7 +1007,7 @@ class checker {
             th.pc = a_arm_store;
             break;
           case act::procs:
-            label_ = "the plain thread calls set_procs (scheduler.cpp:203)";
+            label_ = "the plain thread calls set_procs (scheduler.cpp:214)";
             th.pc = a_procs_lock;
             break;
         }
@@ -1018,13 +1022,13 @@ class checker {
         break;
       case a_arm_load:
         label_ = "timer_armed: when >= sleeper_deadline_.load: return, else poke_sleeper "
-            "(scheduler.cpp:539-540)";
+            "(scheduler.cpp:563-564)";
         th.pc = a_next;
         if (th.arg < s.mem[sleeper_deadline]) call(th, p_lock, a_next);
         break;
       case a_procs_lock:
         label_ = "set_procs: nprocs_.store(n); take workers >= n off the idle list, under "
-            "sched_mu_ (scheduler.cpp:211-228)";
+            "sched_mu_ (scheduler.cpp:222-240)";
         flush(s, t);
         s.mem[nprocs] = th.arg;
         th.val = 0;
@@ -1041,7 +1045,7 @@ class checker {
         th.pc = a_procs_wake;
         break;
       case a_procs_wake:
-        label_ = "set_procs: wake_worker for each (scheduler.cpp:230)";
+        label_ = "set_procs: wake_worker for each (scheduler.cpp:242)";
         for (int w = 0; w < n_workers; ++w)
           if (th.val & (1 << w)) s.t[w].token = 1;
         th.val = 0;
@@ -1342,13 +1346,13 @@ TEST_CASE("idle model: today's spinning count loses a wake-up; both fixes are ne
   // Two ways, both sequentially consistent:
   //  - wake_one takes a spinning slot (CAS 0 -> 1) before it looks for an
   //    idle worker and, finding none, gives it back only after unlocking
-  //    sched_mu_ (scheduler.cpp:322-338). A worker that joins the idle list
+  //    sched_mu_ (scheduler.cpp:337-354). A worker that joins the idle list
   //    in between and rechecks before a readier's push sleeps, while the
   //    readier sees that phantom spinner and wakes nobody. Go's wakep gives
   //    the slot back before unlocking sched.lock, so a worker that joins the
   //    idle list later no longer sees it.
   //  - A worker that is not spinning takes a batch from the global queue
-  //    (try_global_batch, scheduler.cpp:402-404) and holds the rest of it,
+  //    (try_global_batch, scheduler.cpp:419-421) and holds the rest of it,
   //    out of every queue, until it pushes them to its local queue; an idle
   //    worker's recheck can miss them in between, and nobody wakes it (only
   //    a spinner's stop_spinning does). Go moves the batch under sched.lock,
@@ -1368,7 +1372,7 @@ TEST_CASE("idle model: today's spinning count loses a wake-up; both fixes are ne
 TEST_CASE("idle model: ready() from a worker needs a fence if stores may be delayed (finding 2)") {
   // Issue 15 finding 2, still open: ready() from a worker exchanges run_next
   // (acq_rel) and then loads n_idle_/n_spinning_ relaxed, with no seq_cst
-  // fence between (scheduler.cpp:259-267). Where the exchange's store may
+  // fence between (scheduler.cpp:274-282). Where the exchange's store may
   // become visible after those loads (C++, AArch64), a worker going idle
   // misses the goroutine and ready() misses the idle worker.
   expect_counterexample(ready_from_worker_vs_go_idle(), today(true), "lost wake-up");
