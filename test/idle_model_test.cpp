@@ -1,6 +1,6 @@
 // idle_model_test.cpp — an exhaustive model check of the scheduler's
-// idle/wake protocol (lib/sched/scheduler.{hpp,cpp}), as Tokio checks its
-// scheduler with loom.
+// idle/wake protocol (lib/sched/idle.cpp and its callers), as Tokio checks
+// its scheduler with loom.
 //
 // The model: two workers (W0, W1) and one plain thread (A), each a program
 // of atomic steps over a shared state: the global queue, each worker's
@@ -8,9 +8,11 @@
 // timer_sleeper_, sleeper_deadline_, timer_next_deadline, gomaxprocs, the
 // parkers' tokens and sched_mu_. Every step is one access to shared memory
 // (or one sched_mu_ critical section whose body only lock-protected data
-// and one seq_cst atomic see) and names the function and line of
-// lib/sched/scheduler.cpp it models (as of commit 93c7119). A depth-first
-// search runs every interleaving, with visited states deduplicated.
+// and one seq_cst atomic see) and names the function and the file and line
+// it models: idle.cpp, worker_loop.cpp, switch.cpp, sleeper.cpp, procs.cpp
+// and scheduler.{hpp,cpp} in lib/sched/, parker.cpp in lib/base/,
+// timer_heap.cpp in lib/time/ (as of commit 274815d). A depth-first search
+// runs every interleaving, with visited states deduplicated.
 //
 // Memory model: `sc` runs the steps sequentially consistently (every
 // operation the protocol's Dekker pairs use is seq_cst). `weak` lets the
@@ -27,9 +29,9 @@
 // and spare threads, the netpoller, lending, check_deadlock, the
 // 61st-schedule checks, the run_next streak limit, local-queue overflow,
 // and steals of more than one goroutine (at most two per queue here). The
-// monitor is a backstop, not part of the protocol: after its period it
-// wakes an idle worker for work queued on a stuck worker's slot, but not
-// for work in the global queue while a worker is idle (slot_needed).
+// monitor is a backstop, not part of the protocol (monitor.cpp, invariant
+// 7): it turns each lost wake-up found here into a stall of one or two of
+// its periods (10-20 ms) instead of one that lasts until the next wake-up.
 //
 // Property, checked in every state where no thread can take a step: no
 // goroutine is queued (global queue, a run_next or a local queue) while a
@@ -80,29 +82,29 @@ enum cell : std::uint8_t {
 
 // Program counters: one per modelled step. The comments name the code.
 enum pc : std::uint8_t {
-  // find_runnable (scheduler.cpp:446-511)
+  // find_runnable (worker_loop.cpp:95-160)
   f_top, f_run_next, f_runq, f_global_size, f_global_pop, f_spin_start, f_steal,
   f_steal_run_next, f_spin_global_size, f_spin_global_pop, f_global_batch, f_found, f_execute,
   // a goroutine's next operation, on its worker
   g_next_op, busy_forever,
-  // ready() from a worker (scheduler.cpp:270-284)
+  // ready() from a worker (scheduler.cpp:131-144, notify_local_work: scheduler.hpp:300-303)
   rw_nprocs, rw_push, rw_push_old, rw_fence, rw_load_idle, rw_load_spinning,
-  // ready() from a plain thread (scheduler.cpp:294-298)
-  rp_push, rp_fence,
-  // a yield: switch_away -> next_for_handoff, then after_switch (scheduler.cpp:824-833)
+  // ready() from a plain thread (scheduler.cpp:153-156)
+  rp_push,
+  // a yield: switch_away -> next_for_handoff, then after_switch (switch.cpp:130-142, 59-68)
   y_nprocs, y_run_next, y_runq, y_push, y_switch,
-  // go_idle (scheduler.cpp:624-746)
+  // go_idle (idle.cpp:138-260)
   i_global_size, i_unspin, i_join, i_fence, i_vis_global, i_vis_runq0, i_vis_run_next0,
   i_vis_runq1, i_vis_run_next1, i_vis_lock, i_respin, i_role_lock, i_role_read,
   i_role_publish, i_reread, i_republish, i_sleep, i_sleeping, i_woke,
-  // retire (scheduler.cpp:748-782)
-  r_stop_spin, r_drain_runq, r_drain_run_next, r_drain_push, r_global_size, r_fence, r_lock,
+  // retire (procs.cpp:108-141)
+  r_stop_spin, r_drain_runq, r_drain_run_next, r_drain_push, r_global_size, r_lock,
   r_timers, r_sleeping,
-  // stop_spinning (scheduler.cpp:378-384)
+  // stop_spinning (idle.cpp:112-118)
   s_entry,
-  // wake_one (scheduler.cpp:330-357)
+  // notify_work, Go's wakep (idle.cpp:74-101)
   k_fence, k_idle, k_spinning, k_cas, k_lock, k_notify,
-  // poke_sleeper (scheduler.cpp:596-622)
+  // poke_sleeper (sleeper.cpp:61-87)
   p_lock, p_wake,
   // the plain thread's operations
   a_next, a_arm_store, a_arm_load, a_procs_lock, a_procs_wake, a_done,
@@ -117,7 +119,7 @@ struct thread_state {
   std::uint8_t arg;         // the goroutine being readied, or a timer's `when`
   std::uint8_t hand;        // drain_to_global's batch (a queue)
   std::uint8_t old;         // push_local's previous run_next
-  std::uint8_t woke;        // wake_one / poke_sleeper: the worker to wake, + 1
+  std::uint8_t woke;        // notify_work / poke_sleeper: the worker to wake, + 1
   std::uint8_t val;         // go_idle: the deadline read; set_procs: workers to wake
   std::uint8_t deadline;    // go_idle's deadline (never: untimed)
   std::uint8_t last;        // find_runnable: this spin round is the last
@@ -221,14 +223,14 @@ struct variant {
   const char* name = "today";
   bool weak = false;                  // the memory model (see the top)
   // Mutations, each breaking one step:
-  bool old_yield = false;             // after_switch's yield without wake_one (before issue 15)
+  bool old_yield = false;             // after_switch's yield with no wake (before issue 15)
   bool no_recheck = false;            // go_idle sleeps without work_visible()
-  bool no_last_spinner_wake = false;  // stop_spinning without its wake_one
-  bool no_retire_wake = false;        // retire without its wake_one for the global queue
-  bool no_retire_timer_wake = false;  // retire without its wake_one for armed timers
+  bool no_last_spinner_wake = false;  // stop_spinning without its notify_work
+  bool no_retire_wake = false;        // retire without its notify_work for the global queue
+  bool no_retire_timer_wake = false;  // retire without its notify_work for armed timers
   // The fixes (see the tests at the bottom):
   bool ready_worker_fence = false;    // ready() from a worker fences before its loads
-  bool unspin_under_lock = false;     // wake_one, finding nobody idle, uncounts under sched_mu_
+  bool unspin_under_lock = false;     // notify_work, finding nobody idle: uncount under sched_mu_
   bool batch_wake = false;            // try_global_batch wakes a worker after queueing a batch
 };
 
@@ -382,7 +384,7 @@ class checker {
     s.global[s.global_n++] = g;
   }
   // pop_share(procs, limit): min(size/procs + 1, size) goroutines, oldest
-  // first (scheduler.cpp:419): the first is returned, the rest are in the
+  // first (worker_loop.cpp:68): the first is returned, the rest are in the
   // taker's hands until f_global_batch queues them locally (404).
   void global_pop_share(state& s, int t) {
     thread_state& th = s.t[t];
@@ -401,7 +403,7 @@ class checker {
     for (int i = j; i < 2; ++i) s.idle[i] = 0;
     s.idle_n = static_cast<std::uint8_t>(j);
   }
-  // leave_idle_list (scheduler.cpp:550-556), under sched_mu_.
+  // leave_idle_list (idle.cpp:130-136), under sched_mu_.
   static void leave_idle_list(state& s, int w) {
     if (!s.t[w].in_idle_list) return;
     idle_erase(s, w);
@@ -471,11 +473,11 @@ class checker {
     switch (static_cast<pc>(th.pc)) {
       // ---- find_runnable ----------------------------------------------------
       case f_top:
-        label_ = "find_runnable: nprocs_.load(); retire if index >= it (scheduler.cpp:455)";
+        label_ = "find_runnable: nprocs_.load(); retire if index >= it (worker_loop.cpp:104)";
         th.pc = t >= s.mem[nprocs] ? r_stop_spin : f_run_next;
         break;
       case f_run_next: {
-        label_ = "try_local: run_next.exchange(nullptr) (scheduler.cpp:393)";
+        label_ = "try_local: run_next.exchange(nullptr) (worker_loop.cpp:42)";
         std::uint8_t g = load(s, t, my_rn);
         store(s, t, my_rn, 0, false);
         th.got = g;
@@ -483,7 +485,7 @@ class checker {
         break;
       }
       case f_runq: {
-        label_ = "try_local: runq.pop() (scheduler.cpp:399)";
+        label_ = "try_local: runq.pop() (worker_loop.cpp:48)";
         std::uint8_t q = load(s, t, my_q);
         th.got = q_pop(q);
         store(s, t, my_q, q, false);
@@ -491,17 +493,17 @@ class checker {
         break;
       }
       case f_global_size:
-        label_ = "try_global: global_.size(); nothing if 0 (scheduler.cpp:404, from 470)";
+        label_ = "try_global: global_.size(); nothing if 0 (worker_loop.cpp:53, from 119)";
         th.pc = s.global_n ? f_global_pop : f_spin_start;
         break;
       case f_global_pop:
-        label_ = "try_global_batch: global_.pop_share (scheduler.cpp:419)";
+        label_ = "try_global_batch: global_.pop_share (worker_loop.cpp:68)";
         if (s.global_n == 0) { th.pc = f_spin_start; break; }
         global_pop_share(s, t);
         th.pc = th.hand ? f_global_batch : f_found;
         break;
       case f_spin_start:
-        label_ = "find_runnable: spinning = true; n_spinning_.fetch_add (scheduler.cpp:480-483)";
+        label_ = "find_runnable: spinning = true; n_spinning_.fetch_add (worker_loop.cpp:129-132)";
         if (!th.spinning) {
           th.spinning = 1;
           flush(s, t);
@@ -511,9 +513,9 @@ class checker {
         break;
       case f_steal: {
         th.last = static_cast<std::uint8_t>(choice);
-        label_ = choice ? "try_steal(last round): victim runq.steal_into (scheduler.cpp:490-491, "
-            "432)"
-                        : "try_steal: victim runq.steal_into (scheduler.cpp:490-491, 432)";
+        label_ = choice
+                     ? "try_steal(last round): victim runq.steal_into (worker_loop.cpp:139-140, 81)"
+                     : "try_steal: victim runq.steal_into (worker_loop.cpp:139-140, 81)";
         cell vq = static_cast<cell>(runq0 + other);
         std::uint8_t q = s.mem[vq];
         int n = q_len(q);
@@ -531,7 +533,7 @@ class checker {
         break;
       }
       case f_steal_run_next: {
-        label_ = "try_steal: victim run_next.exchange(nullptr) (scheduler.cpp:436-437)";
+        label_ = "try_steal: victim run_next.exchange(nullptr) (worker_loop.cpp:85-86)";
         cell vr = static_cast<cell>(run_next0 + other);
         th.got = s.mem[vr];
         if (th.got) {
@@ -542,32 +544,32 @@ class checker {
         break;
       }
       case f_spin_global_size:
-        label_ = "spin: try_global: global_.size() (scheduler.cpp:492, 404)";
+        label_ = "spin: try_global: global_.size() (worker_loop.cpp:141, 53)";
         th.pc = s.global_n ? f_spin_global_pop : th.last ? i_global_size : f_steal;
         break;
       case f_spin_global_pop:
-        label_ = "spin: try_global_batch: global_.pop_share (scheduler.cpp:419)";
+        label_ = "spin: try_global_batch: global_.pop_share (worker_loop.cpp:68)";
         if (s.global_n == 0) { th.pc = th.last ? i_global_size : f_steal; break; }
         global_pop_share(s, t);
         th.pc = th.hand ? f_global_batch : f_found;
         break;
       case f_global_batch:
         label_ = v_.batch_wake
-                     ? "try_global_batch: runq.push the rest of the batch; then wake_one (the "
+                     ? "try_global_batch: runq.push the rest of the batch; then notify_work (the "
                          "proposed fix)"
-                     : "try_global_batch: runq.push the rest of the batch (scheduler.cpp:421)";
+                     : "try_global_batch: runq.push the rest of the batch (worker_loop.cpp:70)";
         while (th.hand) store(s, t, my_q, q_push(load(s, t, my_q), q_pop(th.hand)), true);
         th.pc = f_found;
         if (v_.batch_wake) call(th, k_fence, f_found);
         break;
       case f_found:
-        label_ = "find_runnable found work: stop_spinning (scheduler.cpp:467/471/506)";
+        label_ = "find_runnable found work: stop_spinning (worker_loop.cpp:116/120/155)";
         th.last = 0;
         call(th, s_entry, f_execute);
         step_inline(s, t);
         break;
       case f_execute:
-        label_ = "execute: switch to the goroutine (scheduler.cpp:807)";
+        label_ = "execute: switch to the goroutine (switch.cpp:42)";
         th.cur = th.got;
         th.got = 0;
         th.pc = g_next_op;
@@ -582,7 +584,7 @@ class checker {
             th.pc = busy_forever;
             break;
           case op::exit:
-            label_ = "the goroutine exits (after_switch, exit: scheduler.cpp:834)";
+            label_ = "the goroutine exits (after_switch, exit: switch.cpp:69)";
             s.done[th.cur] = 1;
             th.cur = 0;
             th.pc = f_top;
@@ -594,7 +596,7 @@ class checker {
             th.pc = rw_nprocs;
             break;
           case op::yield:
-            label_ = "the goroutine yields: switch_away(yield) (scheduler.cpp:909)";
+            label_ = "the goroutine yields: switch_away(yield) (switch.cpp:144)";
             ++s.item_pc[th.cur];
             th.pc = y_nprocs;
             break;
@@ -605,7 +607,7 @@ class checker {
 
       // ---- ready() from a worker ------------------------------------------------
       case rw_nprocs:
-        label_ = "ready: w->index < nprocs_.load (scheduler.cpp:270)";
+        label_ = "ready: w->index < nprocs_.load (scheduler.cpp:131)";
         if (t < s.mem[nprocs]) {
           th.pc = rw_push;
         } else {
@@ -614,13 +616,13 @@ class checker {
         }
         break;
       case rw_push:
-        label_ = "ready -> push_local: run_next.exchange(g), acq_rel (scheduler.cpp:274, 306)";
+        label_ = "ready -> push_local: run_next.exchange(g), acq_rel (scheduler.cpp:135, 164)";
         th.old = load(s, t, my_rn);
         store(s, t, my_rn, th.arg, true);
         th.pc = th.old ? rw_push_old : v_.ready_worker_fence ? rw_fence : rw_load_idle;
         break;
       case rw_push_old:
-        label_ = "push_local: runq.push(old), release (scheduler.cpp:307)";
+        label_ = "push_local: runq.push(old), release (scheduler.cpp:165)";
         store(s, t, my_q, q_push(load(s, t, my_q), th.old), true);
         th.old = 0;
         th.pc = v_.ready_worker_fence ? rw_fence : rw_load_idle;
@@ -631,37 +633,34 @@ class checker {
         th.pc = rw_load_idle;
         break;
       case rw_load_idle:
-        // scheduler.cpp:280 (current == nullptr && old == nullptr) does not
+        // scheduler.cpp:141 (current == nullptr && old == nullptr) does not
         // apply: a goroutine is running.
-        label_ = "ready: n_idle_.load(relaxed); no wake if 0 (scheduler.cpp:281)";
+        label_ = "ready -> notify_local_work: n_idle_.load(relaxed); no wake if 0 "
+                 "(scheduler.cpp:142, scheduler.hpp:301)";
         th.pc = load(s, t, n_idle) > 0 ? rw_load_spinning : g_next_op;
         break;
       case rw_load_spinning:
-        label_ = "ready: n_spinning_.load(relaxed); wake_one if 0 (scheduler.cpp:282-283)";
+        label_ = "notify_local_work: n_spinning_.load(relaxed); notify_work if 0 "
+                 "(scheduler.hpp:301-302)";
         th.pc = g_next_op;
         if (load(s, t, n_spinning) == 0) call(th, k_fence, g_next_op);
         break;
 
       // ---- ready() from a plain thread (or a worker past gomaxprocs) ------------
       case rp_push:
-        label_ = "ready: global_push(g) (scheduler.cpp:294)";
+        label_ = "ready: global_push(g) (scheduler.cpp:153)";
         global_push(s, t, th.arg);
-        th.pc = rp_fence;
-        break;
-      case rp_fence:
-        label_ = "ready: seq_cst fence (scheduler.cpp:297)";
-        flush(s, t);
-        th.pc = k_fence;  // tail call: wake_one (scheduler.cpp:298)
+        th.pc = k_fence;  // tail call: notify_work (scheduler.cpp:156)
         break;
 
       // ---- a yield ---------------------------------------------------------------
       case y_nprocs:
-        label_ = "next_for_handoff: w->index >= nprocs_.load (scheduler.cpp:901)";
+        label_ = "next_for_handoff: w->index >= nprocs_.load (switch.cpp:136)";
         th.got = 0;
         th.pc = t >= s.mem[nprocs] ? y_push : y_run_next;
         break;
       case y_run_next: {
-        label_ = "next_for_handoff -> try_local: run_next.exchange(nullptr) (scheduler.cpp:904, "
+        label_ = "next_for_handoff -> try_local: run_next.exchange(nullptr) (switch.cpp:139, "
             "393)";
         th.got = load(s, t, my_rn);
         store(s, t, my_rn, 0, false);
@@ -669,7 +668,7 @@ class checker {
         break;
       }
       case y_runq: {
-        label_ = "next_for_handoff -> try_local: runq.pop() (scheduler.cpp:904, 399)";
+        label_ = "next_for_handoff -> try_local: runq.pop() (switch.cpp:139, worker_loop.cpp:48)";
         std::uint8_t q = load(s, t, my_q);
         th.got = q_pop(q);
         store(s, t, my_q, q, false);
@@ -678,15 +677,15 @@ class checker {
       }
       case y_push:
         label_ = v_.old_yield ? "after_switch(yield): global_push(g), no wake (before issue 15)"
-                              : "after_switch(yield): global_push(g) (scheduler.cpp:826)";
+                              : "after_switch(yield): global_push(g) (switch.cpp:61)";
         global_push(s, t, th.cur);
         th.cur = 0;
         th.pc = y_switch;
-        if (!v_.old_yield) call(th, k_fence, y_switch);  // wake_one (scheduler.cpp:832)
+        if (!v_.old_yield) call(th, k_fence, y_switch);  // notify_work (switch.cpp:67)
         break;
       case y_switch:
-        label_ = th.got ? "the hand-off's goroutine runs (switch_away, scheduler.cpp:920-943)"
-                        : "back to the scheduler loop (switch_away, scheduler.cpp:945)";
+        label_ = th.got ? "the hand-off's goroutine runs (switch_away, switch.cpp:155-178)"
+                        : "back to the scheduler loop (switch_away, switch.cpp:180)";
         th.cur = th.got;
         th.got = 0;
         th.pc = th.cur ? g_next_op : f_top;
@@ -694,13 +693,13 @@ class checker {
 
       // ---- go_idle ---------------------------------------------------------------
       case i_global_size:
-        // check_timers(full) (scheduler.cpp:626) finds nothing due: time does not pass.
-        label_ = "go_idle: global_.size(); back to find_runnable if not 0 (scheduler.cpp:627)";
+        // check_timers(full) (idle.cpp:140) finds nothing due: time does not pass.
+        label_ = "go_idle: global_.size(); back to find_runnable if not 0 (idle.cpp:141)";
         th.last = 0;
         th.pc = s.global_n ? f_top : i_unspin;
         break;
       case i_unspin:
-        label_ = "go_idle: spinning = false; n_spinning_.fetch_sub (scheduler.cpp:633-635)";
+        label_ = "go_idle: spinning = false; n_spinning_.fetch_sub (idle.cpp:147-150)";
         if (th.spinning) {
           th.spinning = 0;
           flush(s, t);
@@ -710,7 +709,7 @@ class checker {
         break;
       case i_join:
         label_ = "go_idle: idle_.push_back; n_idle_.fetch_add, under sched_mu_ "
-            "(scheduler.cpp:640-650)";
+            "(idle.cpp:154-165)";
         flush(s, t);
         s.idle[s.idle_n++] = static_cast<std::uint8_t>(t + 1);
         th.in_idle_list = 1;
@@ -718,34 +717,34 @@ class checker {
         th.pc = i_fence;
         break;
       case i_fence:
-        label_ = "go_idle: seq_cst fence (scheduler.cpp:654)";
+        label_ = "go_idle: seq_cst fence (idle.cpp:168)";
         flush(s, t);
         th.pc = v_.no_recheck ? i_role_lock : i_vis_global;
         break;
       case i_vis_global:
-        label_ = "go_idle -> work_visible: global_.size() (scheduler.cpp:655, 514)";
+        label_ = "go_idle -> work_visible: global_.size() (idle.cpp:169, 121)";
         th.pc = s.global_n ? i_vis_lock : i_vis_runq0;
         break;
       case i_vis_runq0:
-        label_ = "work_visible: W0 runq.empty() (scheduler.cpp:518)";
+        label_ = "work_visible: W0 runq.empty() (idle.cpp:125)";
         th.pc = q_len(load(s, t, runq0)) ? i_vis_lock : i_vis_run_next0;
         break;
       case i_vis_run_next0:
-        label_ = "work_visible: W0 run_next.load (scheduler.cpp:518)";
+        label_ = "work_visible: W0 run_next.load (idle.cpp:125)";
         th.pc = load(s, t, run_next0) ? i_vis_lock : i_vis_runq1;
         break;
       case i_vis_runq1:
-        label_ = "work_visible: W1 runq.empty() (scheduler.cpp:518)";
+        label_ = "work_visible: W1 runq.empty() (idle.cpp:125)";
         th.pc = q_len(load(s, t, runq1)) ? i_vis_lock : i_vis_run_next1;
         break;
       case i_vis_run_next1:
-        // check_deadlock (scheduler.cpp:666-671) is not modelled.
-        label_ = "work_visible: W1 run_next.load (scheduler.cpp:518)";
+        // check_deadlock (idle.cpp:180-185) is not modelled.
+        label_ = "work_visible: W1 run_next.load (idle.cpp:125)";
         th.pc = load(s, t, run_next1) ? i_vis_lock : i_role_lock;
         break;
       case i_vis_lock:
         label_ = "go_idle: work visible; leave the idle list unless a waker took us, under "
-            "sched_mu_ (scheduler.cpp:656-665)";
+            "sched_mu_ (idle.cpp:170-179)";
         if (th.in_idle_list) {
           flush(s, t);
           leave_idle_list(s, t);
@@ -755,7 +754,7 @@ class checker {
         }
         break;
       case i_respin:
-        label_ = "go_idle: spinning = true; n_spinning_.fetch_add (scheduler.cpp:660-661)";
+        label_ = "go_idle: spinning = true; n_spinning_.fetch_add (idle.cpp:174-175)";
         th.spinning = 1;
         flush(s, t);
         ++s.mem[n_spinning];
@@ -763,7 +762,7 @@ class checker {
         break;
       case i_role_lock:
         label_ = "go_idle: lock sched_mu_; take the timer-sleeper role if free "
-            "(scheduler.cpp:676-683)";
+            "(idle.cpp:190-197)";
         th.deadline = never;
         if (th.in_idle_list && s.timer_sleeper == 0) {
           s.mu = static_cast<std::uint8_t>(t + 1);
@@ -774,25 +773,25 @@ class checker {
         }
         break;
       case i_role_read:
-        label_ = "go_idle: timer_next_deadline.load, sched_mu_ held (scheduler.cpp:692)";
+        label_ = "go_idle: timer_next_deadline.load, sched_mu_ held (idle.cpp:206)";
         th.val = s.mem[next_deadline];
         th.pc = i_role_publish;
         break;
       case i_role_publish:
-        label_ = "go_idle: sleeper_deadline_.store; unlock sched_mu_ (scheduler.cpp:692-695)";
+        label_ = "go_idle: sleeper_deadline_.store; unlock sched_mu_ (idle.cpp:206-209)";
         flush(s, t);
         s.mem[sleeper_deadline] = th.val;
         s.mu = 0;
         th.pc = i_reread;
         break;
       case i_reread:
-        label_ = "go_idle: deadline = timer_next_deadline.load (scheduler.cpp:704)";
+        label_ = "go_idle: deadline = timer_next_deadline.load (idle.cpp:218)";
         th.deadline = s.mem[next_deadline];
         th.pc = i_republish;
         break;
       case i_republish:
         label_ = "go_idle: if still the sleeper, sleeper_deadline_.store(deadline), under "
-            "sched_mu_ (scheduler.cpp:705-706)";
+            "sched_mu_ (idle.cpp:219-220)";
         if (s.timer_sleeper == t + 1) {
           flush(s, t);
           s.mem[sleeper_deadline] = th.deadline;
@@ -800,18 +799,18 @@ class checker {
         th.pc = i_sleep;
         break;
       case i_sleep:
-        label_ = th.deadline == never ? "go_idle: sleep.wait() (scheduler.cpp:713)"
-                                      : "go_idle: sleep.wait_until(deadline) (scheduler.cpp:715)";
+        label_ = th.deadline == never ? "go_idle: sleep.wait() (idle.cpp:227)"
+                                      : "go_idle: sleep.wait_until(deadline) (idle.cpp:229)";
         th.pc = i_sleeping;
         break;
       case i_sleeping:
-        label_ = "parker: token_.exchange(0) sees the token: awake (scheduler.cpp:117/125)";
+        label_ = "parker: token_.exchange(0) sees the token: awake (parker.cpp:10/16)";
         th.token = 0;
         th.pc = i_woke;
         break;
       case i_woke:
         label_ = "go_idle: woken; drop the role; spinning if the waker counted us, else leave "
-            "the idle list, under sched_mu_ (scheduler.cpp:718-742)";
+            "the idle list, under sched_mu_ (idle.cpp:232-256)";
         flush(s, t);
         if (s.timer_sleeper == t + 1) {
           s.timer_sleeper = 0;
@@ -829,12 +828,12 @@ class checker {
 
       // ---- retire ------------------------------------------------------------------
       case r_stop_spin:
-        label_ = "retire: stop_spinning (scheduler.cpp:749)";
+        label_ = "retire: stop_spinning (procs.cpp:109)";
         call(th, s_entry, r_drain_runq);
         step_inline(s, t);
         break;
       case r_drain_runq: {
-        label_ = "retire -> drain_to_global: runq.pop() (scheduler.cpp:752, 320)";
+        label_ = "retire -> drain_to_global: runq.pop() (procs.cpp:112, scheduler.cpp:178)";
         std::uint8_t q = load(s, t, my_q);
         std::uint8_t g = q_pop(q);
         if (g) {
@@ -846,7 +845,7 @@ class checker {
         break;
       }
       case r_drain_run_next: {
-        label_ = "drain_to_global: run_next.exchange(nullptr) (scheduler.cpp:321)";
+        label_ = "drain_to_global: run_next.exchange(nullptr) (scheduler.cpp:179)";
         std::uint8_t g = load(s, t, my_rn);
         store(s, t, my_rn, 0, false);
         if (g) th.hand = q_push(th.hand, g);
@@ -854,22 +853,18 @@ class checker {
         break;
       }
       case r_drain_push:
-        label_ = "drain_to_global: global_push_batch (scheduler.cpp:322)";
+        label_ = "drain_to_global: global_push_batch (scheduler.cpp:180)";
         while (th.hand) global_push(s, t, q_pop(th.hand));
         th.pc = v_.no_retire_wake ? r_lock : r_global_size;
         break;
       case r_global_size:
-        label_ = "retire: global_.size(); fence and wake_one if not 0 (scheduler.cpp:759)";
-        th.pc = s.global_n ? r_fence : r_lock;
-        break;
-      case r_fence:
-        label_ = "retire: seq_cst fence (scheduler.cpp:760)";
-        flush(s, t);
-        call(th, k_fence, r_lock);  // wake_one (scheduler.cpp:761)
+        label_ = "retire: global_.size(); notify_work if not 0 (procs.cpp:119-120)";
+        th.pc = r_lock;
+        if (s.global_n) call(th, k_fence, r_lock);
         break;
       case r_lock:
         label_ = "retire: unless raised again, retired = true, under sched_mu_ "
-            "(scheduler.cpp:764-771)";
+            "(procs.cpp:123-131)";
         if (t < s.mem[nprocs]) {
           th.pc = f_top;
           break;
@@ -881,51 +876,51 @@ class checker {
         th.pc = r_timers;
         break;
       case r_timers:
-        // check_deadlock (scheduler.cpp:773-775) is not modelled.
-        label_ = "retire: timer_next_deadline.load != never: wake_one (scheduler.cpp:779-780); "
-            "then sleep.wait() (749)";
+        // check_deadlock (procs.cpp:132-134) is not modelled.
+        label_ = "retire: timer_next_deadline.load != never: notify_work (procs.cpp:138-139); "
+            "then sleep.wait() (140)";
         th.pc = r_sleeping;
         if (s.mem[next_deadline] != never && !v_.no_retire_timer_wake)
           call(th, k_fence, r_sleeping);
         break;
       case r_sleeping:
-        label_ = "retire: parker token seen: awake (scheduler.cpp:781)";
+        label_ = "retire: parker token seen: awake (procs.cpp:140)";
         th.token = 0;
         th.pc = f_top;
         break;
 
       // ---- stop_spinning --------------------------------------------------------
       case s_entry:
-        label_ = "stop_spinning: spinning = false; n_spinning_.fetch_sub (scheduler.cpp:379-383)";
+        label_ = "stop_spinning: spinning = false; n_spinning_.fetch_sub (idle.cpp:113-117)";
         if (!th.spinning) {
           ret(th);
           break;
         }
         th.spinning = 0;
         flush(s, t);
-        if (s.mem[n_spinning]-- == 1 && !v_.no_last_spinner_wake) th.pc = k_fence;  // wake_one
+        if (s.mem[n_spinning]-- == 1 && !v_.no_last_spinner_wake) th.pc = k_fence;  // notify_work
         else ret(th);
         break;
 
-      // ---- wake_one --------------------------------------------------------------
+      // ---- notify_work --------------------------------------------------------------
       case k_fence:
-        label_ = "wake_one: seq_cst fence (scheduler.cpp:331)";
+        label_ = "notify_work: seq_cst fence (idle.cpp:75)";
         flush(s, t);
         th.pc = k_idle;
         break;
       case k_idle:
-        label_ = "wake_one: n_idle_.load(); return if 0 (scheduler.cpp:332)";
+        label_ = "notify_work: n_idle_.load(); return if 0 (idle.cpp:76)";
         if (s.mem[n_idle] == 0) ret(th);
         else th.pc = k_spinning;
         break;
       case k_spinning:
-        label_ = "wake_one: n_spinning_.load(); return if not 0 (scheduler.cpp:333)";
+        label_ = "notify_work: n_spinning_.load(); return if not 0 (idle.cpp:77)";
         if (s.mem[n_spinning] != 0) ret(th);
         else th.pc = k_cas;
         break;
       case k_cas:
-        label_ = "wake_one: n_spinning_.compare_exchange(0, 1); return if it fails "
-            "(scheduler.cpp:337)";
+        label_ = "notify_work: n_spinning_.compare_exchange(0, 1); return if it fails "
+            "(idle.cpp:81)";
         if (s.mem[n_spinning] != 0) {
           ret(th);
         } else {
@@ -934,8 +929,8 @@ class checker {
         }
         break;
       case k_lock:
-        label_ = "wake_one: pop the newest idle worker, woken_spinning, n_idle_.fetch_sub, under "
-            "sched_mu_ (scheduler.cpp:341-350)";
+        label_ = "notify_work: pop the newest idle worker, woken_spinning, n_idle_.fetch_sub, "
+                 "under sched_mu_ (idle.cpp:85-95)";
         th.woke = 0;
         if (s.idle_n > 0) {
           int w = s.idle[--s.idle_n] - 1;
@@ -953,10 +948,11 @@ class checker {
         break;
       case k_notify:
         if (th.woke == 0) {
-          label_ = "wake_one: nobody idle after all: n_spinning_.fetch_sub (scheduler.cpp:352-354)";
+          label_ = "notify_work: nobody idle after all: n_spinning_.fetch_sub (idle.cpp:96-98)";
           --s.mem[n_spinning];
         } else {
-          label_ = "wake_one -> wake_worker -> parker::notify (scheduler.cpp:356, 365, 141)";
+          label_ = "notify_work -> wake_worker -> parker::notify "
+                   "(idle.cpp:100, 109, parker.cpp:28)";
           s.t[th.woke - 1].token = 1;
           th.woke = 0;
         }
@@ -966,7 +962,7 @@ class checker {
       // ---- poke_sleeper --------------------------------------------------------
       case p_lock:
         label_ = "poke_sleeper: take the sleeper out of its role; sleeper_deadline_ = never, "
-            "under sched_mu_ (scheduler.cpp:600-613)";
+            "under sched_mu_ (sleeper.cpp:65-78)";
         th.woke = 0;
         if (s.timer_sleeper) {
           th.woke = s.timer_sleeper;
@@ -978,12 +974,12 @@ class checker {
         break;
       case p_wake:
         if (th.woke) {
-          label_ = "poke_sleeper -> wake_worker: notify the sleeper (scheduler.cpp:615-616)";
+          label_ = "poke_sleeper -> wake_worker: notify the sleeper (sleeper.cpp:80-81)";
           s.t[th.woke - 1].token = 1;
           th.woke = 0;
           ret(th);
         } else {
-          label_ = "poke_sleeper: no sleeper: wake_one (scheduler.cpp:621)";
+          label_ = "poke_sleeper: no sleeper: notify_work (sleeper.cpp:86)";
           th.pc = k_fence;
         }
         break;
@@ -1003,11 +999,11 @@ class checker {
             call(th, rp_push, a_next);
             break;
           case act::arm:
-            label_ = "the plain thread arms a timer (timer_arm, timer_heap.cpp:119-134)";
+            label_ = "the plain thread arms a timer (timer_arm, timer_heap.cpp:113-128)";
             th.pc = a_arm_store;
             break;
           case act::procs:
-            label_ = "the plain thread calls set_procs (scheduler.cpp:214)";
+            label_ = "the plain thread calls set_procs (procs.cpp:75)";
             th.pc = a_procs_lock;
             break;
         }
@@ -1015,20 +1011,20 @@ class checker {
       }
       case a_arm_store:
         label_ = "timer_heap::publish: timer_next_deadline.store(when), seq_cst "
-                 "(timer_heap.cpp:75)";
+                 "(timer_heap.cpp:69)";
         flush(s, t);
         if (th.arg < s.mem[next_deadline]) s.mem[next_deadline] = th.arg;
         th.pc = a_arm_load;
         break;
       case a_arm_load:
         label_ = "timer_armed: when >= sleeper_deadline_.load: return, else poke_sleeper "
-            "(scheduler.cpp:563-564)";
+            "(sleeper.cpp:28-29)";
         th.pc = a_next;
         if (th.arg < s.mem[sleeper_deadline]) call(th, p_lock, a_next);
         break;
       case a_procs_lock:
         label_ = "set_procs: nprocs_.store(n); take workers >= n off the idle list, under "
-            "sched_mu_ (scheduler.cpp:222-240)";
+            "sched_mu_ (procs.cpp:83-101)";
         flush(s, t);
         s.mem[nprocs] = th.arg;
         th.val = 0;
@@ -1045,7 +1041,7 @@ class checker {
         th.pc = a_procs_wake;
         break;
       case a_procs_wake:
-        label_ = "set_procs: wake_worker for each (scheduler.cpp:242)";
+        label_ = "set_procs: wake_worker for each (procs.cpp:103)";
         for (int w = 0; w < n_workers; ++w)
           if (th.val & (1 << w)) s.t[w].token = 1;
         th.val = 0;
@@ -1172,7 +1168,7 @@ class checker {
 // Goroutine ids used below.
 constexpr std::uint8_t X = 1, H = 2, G1 = 3, G2 = 4, Y = 5, Z = 6;
 
-// (a) ready() from a plain thread (global_push, fence, wake_one) against two
+// (a) ready() from a plain thread (global_push, notify_work) against two
 // workers that run dry and go idle. The goroutine never yields.
 scenario ready_vs_go_idle() {
   scenario s;
@@ -1205,12 +1201,12 @@ scenario yield_vs_go_idle() {
   return s;
 }
 
-// (c) retire vs wake_one: Y, on W1, readies Z into W1's run_next and exits,
-// while the plain thread lowers gomaxprocs to 1: W1 retires, draining Z to
-// the global queue, as W0 runs dry.
-scenario retire_vs_wake_one() {
+// (c) retire vs notify_work: Y, on W1, readies Z into W1's run_next and
+// exits, while the plain thread lowers gomaxprocs to 1: W1 retires,
+// draining Z to the global queue, as W0 runs dry.
+scenario retire_vs_notify_work() {
   scenario s;
-  s.name = "retire vs wake_one";
+  s.name = "retire vs notify_work";
   s.running[1] = Y;
   s.prog[Y] = {{op::ready, Z}, {op::exit}};
   s.prog[Z] = {{op::forever}};
@@ -1250,7 +1246,7 @@ scenario earlier_timer_vs_sleeper() {
 }
 
 // (e) the spinning count: two goroutines readied from a plain thread, each
-// never yielding: wake_one skips while a worker spins, so a spinner that
+// never yielding: notify_work skips while a worker spins, so a spinner that
 // finds work must wake another (stop_spinning).
 scenario spinning_handoff() {
   scenario s;
@@ -1324,7 +1320,7 @@ variant fixed(bool weak) {
 
 std::vector<scenario> all_scenarios() {
   return {ready_vs_go_idle(),     ready_from_worker_vs_go_idle(), yield_vs_go_idle(),
-          retire_vs_wake_one(),   retire_vs_timer_role(),         timer_vs_go_idle(),
+          retire_vs_notify_work(),   retire_vs_timer_role(),         timer_vs_go_idle(),
           earlier_timer_vs_sleeper(), spinning_handoff()};
 }
 
@@ -1333,7 +1329,7 @@ std::vector<scenario> all_scenarios() {
 TEST_CASE("idle model: today's protocol: ready, yield, retire and timers vs go_idle") {
   expect_pass_both(ready_vs_go_idle(), today(false));
   expect_pass_both(yield_vs_go_idle(), today(false));
-  expect_pass_both(retire_vs_wake_one(), today(false));
+  expect_pass_both(retire_vs_notify_work(), today(false));
   expect_pass_both(retire_vs_timer_role(), today(false));
   expect_pass_both(timer_vs_go_idle(), today(false));
   expect_pass_both(earlier_timer_vs_sleeper(), today(false));
@@ -1344,22 +1340,22 @@ TEST_CASE("idle model: today's protocol: ready, yield, retire and timers vs go_i
 
 TEST_CASE("idle model: today's spinning count loses a wake-up; both fixes are needed") {
   // Two ways, both sequentially consistent:
-  //  - wake_one takes a spinning slot (CAS 0 -> 1) before it looks for an
+  //  - notify_work takes a spinning slot (CAS 0 -> 1) before it looks for an
   //    idle worker and, finding none, gives it back only after unlocking
-  //    sched_mu_ (scheduler.cpp:337-354). A worker that joins the idle list
+  //    sched_mu_ (idle.cpp:81-98). A worker that joins the idle list
   //    in between and rechecks before a readier's push sleeps, while the
   //    readier sees that phantom spinner and wakes nobody. Go's wakep gives
   //    the slot back before unlocking sched.lock, so a worker that joins the
   //    idle list later no longer sees it.
   //  - A worker that is not spinning takes a batch from the global queue
-  //    (try_global_batch, scheduler.cpp:419-421) and holds the rest of it,
+  //    (try_global_batch, worker_loop.cpp:68-70) and holds the rest of it,
   //    out of every queue, until it pushes them to its local queue; an idle
   //    worker's recheck can miss them in between, and nobody wakes it (only
   //    a spinner's stop_spinning does). Go moves the batch under sched.lock,
   //    which its idle path's global-queue check also takes.
   expect_counterexample(spinning_handoff(), today(false), "lost wake-up");
   variant no_unspin_fix = fixed(false);
-  no_unspin_fix.name = "fixes but wake_one's";
+  no_unspin_fix.name = "fixes but notify_work's";
   no_unspin_fix.unspin_under_lock = false;
   expect_counterexample(spinning_handoff(), no_unspin_fix, "lost wake-up");
   variant no_batch_fix = fixed(false);
@@ -1372,7 +1368,7 @@ TEST_CASE("idle model: today's spinning count loses a wake-up; both fixes are ne
 TEST_CASE("idle model: ready() from a worker needs a fence if stores may be delayed (finding 2)") {
   // Issue 15 finding 2, still open: ready() from a worker exchanges run_next
   // (acq_rel) and then loads n_idle_/n_spinning_ relaxed, with no seq_cst
-  // fence between (scheduler.cpp:274-282). Where the exchange's store may
+  // fence between (scheduler.cpp:135-142, scheduler.hpp:301). Where the exchange's store may
   // become visible after those loads (C++, AArch64), a worker going idle
   // misses the goroutine and ready() misses the idle worker.
   expect_counterexample(ready_from_worker_vs_go_idle(), today(true), "lost wake-up");
@@ -1414,7 +1410,7 @@ TEST_CASE("idle model: issue 15 finding 1's interleaving, replayed") {
 
 TEST_CASE("idle model: the yield before issue 15 loses a wake-up (finding 1)") {
   variant v = fixed(false);
-  v.name = "old yield: global_push without wake_one";
+  v.name = "old yield: global_push, no wake";
   v.old_yield = true;
   expect_counterexample(yield_vs_go_idle(), v, "lost wake-up");
   v = today(false);
@@ -1432,21 +1428,21 @@ TEST_CASE("idle model: go_idle without its recheck loses a wake-up") {
 
 TEST_CASE("idle model: stop_spinning without its wake loses a wake-up") {
   variant v = fixed(false);
-  v.name = "stop_spinning without wake_one";
+  v.name = "stop_spinning without notify_work";
   v.no_last_spinner_wake = true;
   expect_counterexample(spinning_handoff(), v, "lost wake-up");
 }
 
 TEST_CASE("idle model: retire without its wake loses a wake-up") {
   variant v = fixed(false);
-  v.name = "retire without wake_one";
+  v.name = "retire without notify_work";
   v.no_retire_wake = true;
-  expect_counterexample(retire_vs_wake_one(), v, "lost wake-up");
+  expect_counterexample(retire_vs_notify_work(), v, "lost wake-up");
 }
 
 TEST_CASE("idle model: retire without its timer wake sleeps through a timer") {
   variant v = fixed(false);
-  v.name = "retire without wake_one for timers";
+  v.name = "retire without notify_work for timers";
   v.no_retire_timer_wake = true;
   expect_counterexample(retire_vs_timer_role(), v, "timer slept through");
 }
