@@ -41,12 +41,12 @@
 // answer is lost, as in issue 15's finding 1). Also checked: every
 // goroutine is in exactly one place (a model bug otherwise).
 //
-// A variant names the protocol checked: today's code (the defaults), the
-// three changes the model finds necessary (ready_worker_fence,
-// unspin_under_lock, batch_wake: see the tests at the bottom), or a
-// mutation that breaks one step (an older or wrong variant), which must
-// yield a counterexample, printed as a numbered interleaving: the checker
-// can fail. When lib/ adopts a fix, its flag becomes the default here.
+// A variant names the protocol checked: today's code (the defaults, which
+// include the three changes this model found necessary and lib/ adopted:
+// ready_worker_fence, unspin_under_lock, batch_wake), the code before
+// those changes (before_fixes), or a mutation that breaks one step (an
+// older or wrong variant), which must yield a counterexample, printed as a
+// numbered interleaving: the checker can fail.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -228,10 +228,12 @@ struct variant {
   bool no_last_spinner_wake = false;  // stop_spinning without its notify_work
   bool no_retire_wake = false;        // retire without its notify_work for the global queue
   bool no_retire_timer_wake = false;  // retire without its notify_work for armed timers
-  // The fixes (see the tests at the bottom):
-  bool ready_worker_fence = false;    // ready() from a worker fences before its loads
-  bool unspin_under_lock = false;     // notify_work, finding nobody idle: uncount under sched_mu_
-  bool batch_wake = false;            // try_global_batch wakes a worker after queueing a batch
+  // The fixes, adopted in lib/ (see the tests at the bottom):
+  // ready() from a worker orders its run_next store before its loads (lib/
+  // makes the exchange and the loads seq_cst, which this fence models).
+  bool ready_worker_fence = true;
+  bool unspin_under_lock = true;      // notify_work, finding nobody idle: uncount under sched_mu_
+  bool batch_wake = true;             // try_global_batch wakes a worker after queueing a batch
 };
 
 struct scenario {
@@ -1306,6 +1308,17 @@ variant today(bool weak) {
   return v;
 }
 
+// The protocol as it was before the model found the three changes.
+variant before_fixes(bool weak) {
+  variant v;
+  v.name = "before the three fixes";
+  v.weak = weak;
+  v.ready_worker_fence = false;
+  v.unspin_under_lock = false;
+  v.batch_wake = false;
+  return v;
+}
+
 // The three changes the model finds necessary (see the tests below); the
 // protocol with all three passes every scenario in both memory models.
 variant fixed(bool weak) {
@@ -1338,7 +1351,7 @@ TEST_CASE("idle model: today's protocol: ready, yield, retire and timers vs go_i
   expect_pass(ready_from_worker_vs_go_idle(), today(false));
 }
 
-TEST_CASE("idle model: today's spinning count loses a wake-up; both fixes are needed") {
+TEST_CASE("idle model: the spinning count before its two fixes lost a wake-up; both fixes are needed") {
   // Two ways, both sequentially consistent:
   //  - notify_work takes a spinning slot (CAS 0 -> 1) before it looks for an
   //    idle worker and, finding none, gives it back only after unlocking
@@ -1353,7 +1366,8 @@ TEST_CASE("idle model: today's spinning count loses a wake-up; both fixes are ne
   //    worker's recheck can miss them in between, and nobody wakes it (only
   //    a spinner's stop_spinning does). Go moves the batch under sched.lock,
   //    which its idle path's global-queue check also takes.
-  expect_counterexample(spinning_handoff(), today(false), "lost wake-up");
+  expect_counterexample(spinning_handoff(), before_fixes(false), "lost wake-up");
+  expect_pass(spinning_handoff(), today(false));
   variant no_unspin_fix = fixed(false);
   no_unspin_fix.name = "fixes but notify_work's";
   no_unspin_fix.unspin_under_lock = false;
@@ -1366,13 +1380,13 @@ TEST_CASE("idle model: today's spinning count loses a wake-up; both fixes are ne
 }
 
 TEST_CASE("idle model: ready() from a worker needs a fence if stores may be delayed (finding 2)") {
-  // Issue 15 finding 2, still open: ready() from a worker exchanges run_next
-  // (acq_rel) and then loads n_idle_/n_spinning_ relaxed, with no seq_cst
-  // fence between (scheduler.cpp:135-142, scheduler.hpp:301). Where the exchange's store may
-  // become visible after those loads (C++, AArch64), a worker going idle
-  // misses the goroutine and ready() misses the idle worker.
-  expect_counterexample(ready_from_worker_vs_go_idle(), today(true), "lost wake-up");
-  variant fenced = today(true);
+  // Issue 15 finding 2: ready() from a worker exchanged run_next (acq_rel)
+  // and then loaded n_idle_/n_spinning_ relaxed. Where the exchange's store
+  // may become visible after those loads (C++, AArch64), a worker going
+  // idle misses the goroutine and ready() misses the idle worker. Fixed:
+  // the exchange and the loads are seq_cst (idle.cpp, invariant 2b).
+  expect_counterexample(ready_from_worker_vs_go_idle(), before_fixes(true), "lost wake-up");
+  variant fenced = before_fixes(true);
   fenced.name = "ready from a worker with a seq_cst fence";
   fenced.ready_worker_fence = true;
   expect_pass(ready_from_worker_vs_go_idle(), fenced);

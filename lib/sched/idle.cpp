@@ -11,10 +11,11 @@
 // notify_work(): ready() and go() from a thread with no slot, a yield,
 // retire's hand-over, a borrower's give_back, the monitor's moves, a
 // spare's drain, the last spinner to find work (stop_spinning), timers
-// and the poller (through ready()). A push into the caller's own slot
-// (ready() and go() on a worker, a lent slot) is work its holder runs
-// itself if nobody else does, so it calls notify_local_work(): a wake-up
-// for parallelism only, with no fence, and a missed one is not lost.
+// and the poller (through ready()), a batch taken from the global queue.
+// A push into the caller's own slot (ready() and go() on a worker, a lent
+// slot) is work its holder runs itself if nobody else does; it calls
+// notify_local_work(), the same check made with seq_cst loads after
+// push_local's seq_cst exchange instead of a fence (invariant 2b).
 //
 // Protocol:
 //   - A worker that finds no work spins (steals) for up to 50 µs, then
@@ -45,6 +46,17 @@
 //   2. A spinner is counted in n_spinning_ from its first steal until it
 //      finds work or joins the idle list; the decrement precedes its
 //      recheck, so work a notifier left to "the spinner" is seen by it.
+//      notify_work's count on behalf of a worker it is about to wake is
+//      given back under sched_mu_ if it finds none idle: a worker that
+//      joins the list afterwards never relies on a phantom spinner.
+//   2a. No goroutine is held outside every queue while its holder is not
+//      counted as spinning, unless the holder wakes a worker afterwards:
+//      a batch taken from the global queue is pushed to the local queue,
+//      then notify_work (try_global_batch).
+//   2b. ready() on a worker: its run_next exchange and notify_local_work's
+//      loads are seq_cst (no fence: on x86 the exchange is a locked
+//      instruction and the loads plain moves), so they pair with go_idle
+//      as invariant 1's notifier does.
 //   3. A worker on the idle list touches no owner-side field of its slot
 //      until it is off the list again: from then on its slot may be lent
 //      (lend.cpp, invariant 2).
@@ -83,19 +95,21 @@ void scheduler::notify_work() noexcept {
   bool polling = false;
   {
     std::lock_guard<spin_mutex> lock(sched_mu_);
-    if (!idle_.empty()) {
-      w = idle_.back();  // LIFO: the most recently idle worker has the warmest cache
-      polling = w->in_netpoll;
-      idle_.pop_back();
-      w->in_idle_list = false;
-      w->woken_spinning = true;
-      n_idle_.fetch_sub(1, std::memory_order_seq_cst);
-      wake_monitor_locked();
+    if (idle_.empty()) {
+      // Give the spinning slot back before unlocking, as Go's wakep: a
+      // worker that joins the idle list after us must not count on a
+      // spinner that is not there (invariant 2; test/idle_model_test.cpp
+      // found the interleaving when this came after the unlock).
+      n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
+      return;
     }
-  }
-  if (w == nullptr) {
-    n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
-    return;
+    w = idle_.back();  // LIFO: the most recently idle worker has the warmest cache
+    polling = w->in_netpoll;
+    idle_.pop_back();
+    w->in_idle_list = false;
+    w->woken_spinning = true;
+    n_idle_.fetch_sub(1, std::memory_order_seq_cst);
+    wake_monitor_locked();
   }
   wake_worker(w, polling);
 }

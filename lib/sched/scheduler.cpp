@@ -134,7 +134,7 @@ void scheduler::ready(goroutine* g) noexcept {
     goroutine* old = w->run_next.load(std::memory_order_relaxed);
     push_local(w, g);
     // This worker will run g itself if nobody else does, so the wake-up is
-    // only for parallelism: no fence needed, a missed wake is not a lost one.
+    // mainly for parallelism (idle.cpp, invariant 2b).
     // None for the first goroutine its scheduler loop readies (a timer, a
     // poll) into an empty run_next: it runs that one next itself, as Go's
     // findrunnable runs the first goroutine netpoll returns.
@@ -160,8 +160,9 @@ void scheduler::ready(goroutine* g) noexcept {
 // local queue, and half of a full one to the global queue. The slot's
 // holder only.
 void scheduler::push_local(worker* w, goroutine* g) noexcept {
-  // acq_rel; pairs with stealers' exchange of run_next.
-  goroutine* old = w->run_next.exchange(g, std::memory_order_acq_rel);
+  // seq_cst: pairs with stealers' exchange of run_next, and with go_idle's
+  // recheck through notify_local_work's loads (idle.cpp, invariant 2b).
+  goroutine* old = w->run_next.exchange(g, std::memory_order_seq_cst);
   if (old != nullptr && !w->runq.push(old)) {
     goroutine* half[run_queue::capacity / 2 + 1];
     std::uint32_t n = w->runq.take_half(half);

@@ -295,10 +295,11 @@ class scheduler {
   // (the global queue, a stolen-from queue): wake an idle worker unless
   // one spins. Starts with the seq_cst fence of idle.cpp's invariant 1.
   void notify_work() noexcept;
-  // notify_local_work: work went to the caller's own slot, which it runs
-  // itself if nobody else does: a wake-up for parallelism only, no fence.
+  // notify_local_work: work went to the caller's own slot (push_local's
+  // seq_cst exchange), which it runs itself if nobody else does. seq_cst
+  // loads, no fence: idle.cpp, invariant 2b.
   void notify_local_work() noexcept {
-    if (n_idle_.load(std::memory_order_relaxed) > 0 && n_spinning_.load(std::memory_order_relaxed) == 0)
+    if (n_idle_.load(std::memory_order_seq_cst) > 0 && n_spinning_.load(std::memory_order_seq_cst) == 0)
       notify_work();
   }
   static void wake_worker(worker* w, bool in_netpoll) noexcept;

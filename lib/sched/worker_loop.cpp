@@ -68,6 +68,9 @@ __attribute__((noinline)) goroutine* scheduler::try_global_batch(worker* w) {
   std::uint32_t n = global_.pop_share(got, static_cast<std::uint32_t>(procs()), limit);
   if (n == 0) return nullptr;
   for (std::uint32_t i = 1; i < n; ++i) w->runq.push(got[i]);
+  // The rest was in no queue between the take and the pushes, where an
+  // idle worker's recheck could miss it (idle.cpp, invariant 2a).
+  if (n > 1) notify_work();
   return got[0];
 }
 
