@@ -182,8 +182,5 @@ std::uint32_t scheduler::drain_to_global(worker* w) noexcept {
   return n;
 }
 
-void scheduler::global_push(goroutine* g) noexcept { global_push_batch(&g, 1); }
-
-void scheduler::global_push_batch(goroutine** gs, std::uint32_t n) noexcept { global_.push(gs, n); }
 
 }  // namespace csp::detail

@@ -308,8 +308,8 @@ class scheduler {
   bool check_timers(bool full) noexcept;  // runs due timers; true if any ran
   void leave_idle_list(worker* w) CSP_REQUIRES(sched_mu_);
   int n_retired_snapshot() const noexcept { return n_retired_atomic_.load(std::memory_order_seq_cst); }
-  void global_push(goroutine* g) noexcept;
-  void global_push_batch(goroutine** gs, std::uint32_t n) noexcept;
+  void global_push(goroutine* g) noexcept { global_.push(&g, 1); }
+  void global_push_batch(goroutine** gs, std::uint32_t n) noexcept { global_.push(gs, n); }
   void retire(worker* w);
   // Lending (sched/lend.cpp).
   worker* borrow_idle_worker() noexcept;

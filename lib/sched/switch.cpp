@@ -127,7 +127,29 @@ fiber::transfer finish_handoff(fiber::transfer t) {
   return fiber::transfer{t.from, nullptr};
 }
 
-goroutine* scheduler::next_for_handoff(worker* w) {
+// try_local picks the next goroutine from w's own queues (run_next first,
+// bounded by the streak limit), and every 61st schedule from the global
+// queue first. Here, beside the hand-off that calls it on every switch.
+// Never inlined: next_for_handoff, small without it, inlines into switch_away.
+__attribute__((noinline)) goroutine* scheduler::try_local(worker* w) {
+  const std::uint32_t tick = w->schedtick.load(std::memory_order_relaxed) + 1;
+  w->schedtick.store(tick, std::memory_order_relaxed);
+  if (tick % 61 == 0 && global_.size_relaxed() > 0) {
+    if (goroutine* g = try_global(w, false)) return g;
+  }
+  if (w->run_next_streak < run_next_streak_limit) {
+    if (goroutine* g = w->run_next.exchange(nullptr, std::memory_order_acq_rel)) {
+      ++w->run_next_streak;
+      return g;
+    }
+  }
+  w->run_next_streak = 0;
+  if (goroutine* g = w->runq.pop()) return g;
+  return w->run_next.exchange(nullptr, std::memory_order_acq_rel);
+}
+
+// Inlined into switch_away, its only caller: it runs on every switch.
+inline __attribute__((always_inline)) goroutine* scheduler::next_for_handoff(worker* w) {
   // Go through the scheduler every 61st switch, so that what only it does
   // (the global queue, timers, stealing for idle peers) is never starved by
   // goroutines that keep readying each other; and always when this worker

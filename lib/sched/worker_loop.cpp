@@ -32,23 +32,6 @@ void scheduler::schedule_loop(worker* w) {
   }
 }
 
-goroutine* scheduler::try_local(worker* w) {
-  const std::uint32_t tick = w->schedtick.load(std::memory_order_relaxed) + 1;
-  w->schedtick.store(tick, std::memory_order_relaxed);
-  if (tick % 61 == 0 && global_.size_relaxed() > 0) {
-    if (goroutine* g = try_global(w, false)) return g;
-  }
-  if (w->run_next_streak < run_next_streak_limit) {
-    if (goroutine* g = w->run_next.exchange(nullptr, std::memory_order_acq_rel)) {
-      ++w->run_next_streak;
-      return g;
-    }
-  }
-  w->run_next_streak = 0;
-  if (goroutine* g = w->runq.pop()) return g;
-  return w->run_next.exchange(nullptr, std::memory_order_acq_rel);
-}
-
 goroutine* scheduler::try_global(worker* w, bool batch) {
   if (global_.size() == 0) return nullptr;
   if (batch) return try_global_batch(w);
@@ -69,8 +52,9 @@ __attribute__((noinline)) goroutine* scheduler::try_global_batch(worker* w) {
   if (n == 0) return nullptr;
   for (std::uint32_t i = 1; i < n; ++i) w->runq.push(got[i]);
   // The rest was in no queue between the take and the pushes, where an
-  // idle worker's recheck could miss it (idle.cpp, invariant 2a).
-  if (n > 1) notify_work();
+  // idle worker's recheck could miss it (idle.cpp, invariant 2a). With one
+  // slot there is nobody to wake, and the fence is skipped.
+  if (n > 1 && procs() > 1) notify_work();
   return got[0];
 }
 
