@@ -5,6 +5,7 @@
 #include "sched/scheduler.hpp"
 
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -64,6 +65,7 @@ void scheduler::worker_main(worker* w) {
   // go idle, so a check that sees it idle sees it counted.
   instance().add_runtime_threads(1);
   set_current_worker(w);
+  w->os_tid.store(static_cast<int>(::gettid()), std::memory_order_relaxed);
   // Timer slack 1 ns: the kernel's default 50 µs would make every timed
   // sleep of the timer sleeper that much late (docs/time.md).
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);

@@ -1,9 +1,13 @@
 // quiesce.cpp — waiting out the running goroutines at exit (quiesce.hpp).
 #include "sched/quiesce.hpp"
 
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstring>
 
 #include "base/mono_clock.hpp"
 #include "sched/goroutine.hpp"
@@ -16,11 +20,29 @@ namespace {
 struct running_count {
   const goroutine* self;
   int n = 0;
+  bool runnable = false;  // one of them is on a CPU or waiting for one
 };
+
+// thread_runnable: the kernel's state of thread tid is R (running, or
+// waiting for a CPU), not asleep. /proc/self/task/<tid>/stat: "tid (comm) S ...".
+bool thread_runnable(int tid) noexcept {
+  if (tid <= 0) return false;
+  char path[48];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[256];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');  // comm may hold spaces and parentheses
+  return p != nullptr && p[1] == ' ' && p[2] == 'R';
+}
 
 // others_running counts the goroutines other than self in state running;
 // a registry shard it could not lock counts as one.
-int others_running(const goroutine* self) noexcept {
+running_count others_running(const goroutine* self) noexcept {
   running_count c{self};
   int skipped = for_each_goroutine(
       [](const goroutine* g, void* ctx) {
@@ -31,18 +53,28 @@ int others_running(const goroutine* self) noexcept {
         // A goroutine seen waiting or runnable has switched out (what runs
         // after park's or yield's store is the runtime's code, not the
         // program's), and exiting keeps it from being resumed.
-        if (g != c->self && g->state.load(std::memory_order_acquire) == gstate::running) ++c->n;
+        if (g == c->self || g->state.load(std::memory_order_acquire) != gstate::running) return;
+        ++c->n;
+        scheduler& s = scheduler::instance();
+        const int m = g->running_on.load(std::memory_order_relaxed);
+        if (!c->runnable && m >= 0 && m < s.thread_count())
+          c->runnable = thread_runnable(s.thread_worker(m)->os_tid.load(std::memory_order_relaxed));
       },
       &c, /*try_only=*/true);
-  return c.n + skipped;
+  c.n += skipped;
+  return c;
 }
 
 }  // namespace
 
 void quiesce_at_exit() noexcept {
   const goroutine* self = current_goroutine();
-  const std::int64_t until = mono_now_ns() + quiesce_grace_ns;
-  while (others_running(self) > 0 && mono_now_ns() < until) {
+  const std::int64_t start = mono_now_ns();
+  for (;;) {
+    const running_count c = others_running(self);
+    if (c.n == 0) return;
+    const std::int64_t waited = mono_now_ns() - start;
+    if (waited >= quiesce_max_ns || (waited >= quiesce_grace_ns && !c.runnable)) return;
     timespec pause{0, 100'000};  // 100 µs
     ::nanosleep(&pause, nullptr);
   }

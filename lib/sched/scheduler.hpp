@@ -133,6 +133,7 @@ inline constexpr std::uint32_t lend_owned = 0, lend_running = 1, lend_held = 2;
 struct alignas(64) worker {
   int index = 0;       // the slot this thread runs; changed only while it is a spare (monitor.cpp)
   int thread_no = 0;   // fixed: scheduler::all_workers_[thread_no] == this
+  std::atomic<int> os_tid{0};  // the kernel's id of this worker's thread (quiesce.cpp)
   run_queue runq;
   // run_next: the goroutine to run before the queue. Owner exchanges it;
   // stealers take it only as a last resort (exchange too).
