@@ -48,8 +48,10 @@ void add_duration(fixed_text<N>& out, std::int64_t ns) {
   }
 }
 
-const char* state_name(const goroutine* g) {
-  switch (g->state.load(std::memory_order_relaxed)) {
+// state_name names state st (read once by the caller: the line's state
+// and whether it gets a wait's length must agree while g parks).
+const char* state_name(const goroutine* g, gstate st) {
+  switch (st) {
     case gstate::idle: return "idle";
     case gstate::runnable: return "runnable";
     case gstate::running: return "running";
@@ -69,7 +71,7 @@ void dump_one(const goroutine* g, void* p) {
   const gstate st = g->state.load(std::memory_order_relaxed);
   const std::int64_t held = d.clock.ns_since(g->since.load(std::memory_order_relaxed));
   fixed_text<1400> line;
-  line.add("goroutine ").add_uint(g->id).add(" [").add(state_name(g));
+  line.add("goroutine ").add_uint(g->id).add(" [").add(state_name(g, st));
   if (st == gstate::waiting) {
     line.add(", ");
     add_duration(line, held);
