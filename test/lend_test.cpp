@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <iostream>
 #include <thread>
 
 #include <csp/chan.hpp>
@@ -12,11 +13,13 @@
 #include <csp/sync.hpp>
 #include <csp/time.hpp>
 
+#include "base/cpu_relax.hpp"
 #include "test_util.hpp"
 
 using namespace std::chrono_literals;
 using csp_test::must;
 using csp_test::wait_for;
+using csp::detail::cpu_relax;
 
 namespace {
 
@@ -120,5 +123,71 @@ TEST_CASE("lend: many threads and goroutines exchange at once; every value arriv
     ch.close();
     for (auto& t : consumers) t.join();
     CHECK(received.load() == long{goroutines} * items);
+  });
+}
+
+TEST_CASE("lend: a slot given back while another thread queues a goroutine still runs it") {
+  // At GOMAXPROCS=1 the blocked main thread borrows the one worker's slot
+  // (offered at its next schedule), runs dry and gives it back while a
+  // second thread starts the goroutine main waits for. The slot goes back
+  // on the idle list; if the starter read "nobody idle" before that and the
+  // giver read "nothing queued" before the start, nobody runs the
+  // goroutine: its worker's thread sleeps, main sleeps, nothing else is
+  // left (a slot lent afresh has no watch). give_back must look again once
+  // the slot is idle, as go_idle does. The starter's delay sweeps the
+  // window; a lost wake-up hangs, and the watchdog reports it.
+  csp_test::with_procs({1}, [](int) {
+#if defined(CSP_ASAN) || defined(CSP_TSAN)
+    constexpr int rounds = 2'000;
+#else
+    constexpr int rounds = 20'000;
+#endif
+    std::atomic<int> round{-1};            // main: the round whose sender may start
+    std::atomic<bool> main_blocking{false};
+    std::atomic<int> done{0};              // rounds completed (the watchdog's progress)
+    auto ch = csp::make_chan<int>();
+    std::thread starter([&] {
+      for (int r = 0; r < rounds; ++r) {
+        while (round.load() != r) std::this_thread::yield();
+        while (!main_blocking.load()) cpu_relax();
+        // 0 to ~25 µs: across the borrow, the run-dry and the give-back.
+        auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds((r * 7919) % 25'000);
+        while (std::chrono::steady_clock::now() < until) cpu_relax();
+        csp::go([ch, r] { ch << r; });
+      }
+    });
+    std::atomic<bool> finished{false};
+    std::thread watchdog([&] {
+      int seen = -1;
+      while (!finished.load()) {
+        // A round takes microseconds; two minutes without one is a hang.
+        if (!wait_for([&] { return finished.load() || done.load() != seen; }, std::chrono::seconds(120))) {
+          std::cerr << "lend: round " << done.load() << " did not finish: lost wake-up\n";
+          csp::runtime::dump_goroutines(std::cerr);
+          std::abort();
+        }
+        seen = done.load();
+      }
+    });
+    bool in_order = true;
+    for (int r = 0; r < rounds; ++r) {
+      main_blocking = false;
+      // Keeps the worker busy until main blocks, so that it then offers
+      // its slot (rather than sleeping as the timer sleeper, which is
+      // never lent).
+      csp::go([&main_blocking] {
+        while (!main_blocking.load()) cpu_relax();
+        auto until = std::chrono::steady_clock::now() + 5us;
+        while (std::chrono::steady_clock::now() < until) cpu_relax();
+      });
+      round = r;
+      main_blocking = true;
+      in_order = in_order && ch.recv().value() == r;
+      done = r + 1;
+    }
+    finished = true;
+    starter.join();
+    watchdog.join();
+    CHECK(in_order);
   });
 }

@@ -48,6 +48,14 @@
 //      borrower in a plain system call; other workers steal them sooner.
 //   5. A borrower sleeps only after give_back: a sleeping thread never
 //      holds a slot.
+//   6. give_back rechecks the queues after putting the slot on the idle
+//      list (as go_idle does), and wakes a worker if it finds work. A
+//      lent slot is on no list, so a thread that readies a goroutine onto
+//      the global queue meanwhile sees no idle worker and wakes nobody; at
+//      GOMAXPROCS=1 nothing else would run it (a slot lent afresh has no
+//      watch, invariant 4), and main and the worker's thread both slept
+//      with it queued (lend_test: "a slot given back while another thread
+//      queues a goroutine still runs it").
 //
 // Lock order: sched_mu_ as everywhere in the scheduler; nothing waits on
 // the lend word.
@@ -248,9 +256,14 @@ void scheduler::give_back(worker* w) noexcept {
     }
   }
   if (wake_its_thread) w->sleep.notify();
-  if (n > 0) {
-    notify_work();
-  }
+  // The slot is idle now, so look again as go_idle does (invariant 6):
+  // seq_cst; pairs with notify_work's fence (idle.cpp, invariant 1). A
+  // thread that queued a goroutine on the global queue while we ran dry,
+  // and read n_idle_ before we joined the idle list, woke nobody (the slot
+  // was lent: on no list); we then see its push here. Also covers what we
+  // drained.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (n > 0 || work_visible()) notify_work();
   // We ran timers and polled while we held the slot; now someone must sleep
   // until the next deadline, or in the poller (retire() does the same).
   if (owed || (netpoll_inited() && netpoll_io_waiters.load(std::memory_order_seq_cst) > 0))
