@@ -26,16 +26,18 @@ TEST_CASE("monitor: at gomaxprocs(1), a goroutine busy-waiting on an atomic that
   // only slot. The main thread waits by polling, so it never lends itself.
   csp_test::with_procs({1}, [](int) {
     const auto retakes_before = csp::runtime::stats().slot_retakes;
+    // The spinner starts the setter itself, so the setter is queued behind
+    // it on the same slot (run_next) whichever thread runs the spinner.
     // Several rounds: in the first, a worker of a higher gomaxprocs that
     // has not yet retired may still steal the setter.
     for (int round = 0; round < 5; ++round) {
       std::atomic<bool> flag{false}, done{false};
       csp::go([&] {
+        csp::go([&] { flag = true; });
         while (!flag.load()) {
         }
         done = true;
       });
-      csp::go([&] { flag = true; });
       must(wait_for([&] { return done.load(); }), "the spinner to see the setter's store");
     }
     CHECK(csp::runtime::stats().slot_retakes > retakes_before);
@@ -51,11 +53,11 @@ TEST_CASE("monitor: the blocked main thread's slot is retaken from a spinner it 
       std::atomic<bool> flag{false};
       auto done = csp::make_chan<int>();
       csp::go([&flag, done] {
+        csp::go([&flag] { flag = true; });
         while (!flag.load()) {
         }
         done << 1;
       });
-      csp::go([&flag] { flag = true; });
       CHECK(done.recv().value() == 1);
     }
   });
@@ -102,10 +104,10 @@ TEST_CASE("monitor: the dump names a goroutine whose worker's slot was retaken")
     csp::sync::wait_group wg;
     wg.add(1);
     csp::go([&] {
+      csp::go([&] { other_ran = true; });  // queued behind the staller: the retake's reason
       while (!release.load()) std::this_thread::sleep_for(1ms);
       wg.done();
     });
-    csp::go([&] { other_ran = true; });  // queued behind the staller: the retake's reason
     must(wait_for([&] { return other_ran.load(); }), "the queued goroutine to run on the retaken slot");
     std::string dump;
     const bool seen = wait_for([&] {
@@ -122,18 +124,19 @@ TEST_CASE("monitor: the dump names a goroutine whose worker's slot was retaken")
 
 TEST_CASE("monitor: a retaken thread becomes a spare and is reused, so threads stay few") {
   csp_test::with_procs({1}, [](int) {
-    // Warm: the first stall may start the spare.
+    // Warm: the first stall may start the spare. The spinner starts the
+    // setter itself, so each round stalls its slot (see the first test).
     auto stall_once = [] {
       std::atomic<bool> flag{false};
       csp::sync::wait_group wg;
       wg.add(2);
       csp::go([&] {
+        csp::go([&] {
+          flag = true;
+          wg.done();
+        });
         while (!flag.load()) {
         }
-        wg.done();
-      });
-      csp::go([&] {
-        flag = true;
         wg.done();
       });
       wg.wait();
