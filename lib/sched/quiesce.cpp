@@ -2,6 +2,8 @@
 #include "sched/quiesce.hpp"
 
 #include <fcntl.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +71,15 @@ running_count others_running(const goroutine* self) noexcept {
 
 void quiesce_at_exit() noexcept {
   const goroutine* self = current_goroutine();
+  // The heavy side of switch.cpp's exit_begun: exiting is set; now every
+  // thread passes a full barrier, so a worker that marked a goroutine
+  // running but read exiting as false has that mark visible to the scans
+  // below. membarrier may be refused (seccomp, old kernels): a millisecond
+  // then lets such a worker, two instructions from its check, pass it.
+  if (::syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0) {
+    timespec pause{0, 1'000'000};
+    ::nanosleep(&pause, nullptr);
+  }
   const std::int64_t start = mono_now_ns();
   for (;;) {
     const running_count c = others_running(self);

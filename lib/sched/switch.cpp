@@ -33,9 +33,26 @@ inline void start_running(worker* w, goroutine* g, std::int64_t stamp) noexcept 
   g->state.store(gstate::running, std::memory_order_relaxed);
 }
 
+// exit_begun: the exit hook has begun (quiesce.cpp). Read after the
+// goroutine about to run was marked running: the hook sets exiting, makes
+// every thread pass a full barrier (membarrier), then looks for running
+// goroutines. So either it sees ours running and waits for it, or we see
+// exiting here and do not run it: no goroutine starts under the static
+// destructors. The light side of that asymmetric fence is this compiler
+// barrier and a relaxed load, on every switch.
+inline bool exit_begun(const scheduler& s) noexcept {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  return __builtin_expect(s.exiting.load(std::memory_order_relaxed), 0);
+}
+
 void scheduler::execute(worker* w, goroutine* g) {
   w->current = g;
   start_running(w, g, cycle_clock::now());
+  if (exit_begun(*this)) {
+    g->state.store(gstate::runnable, std::memory_order_release);  // abandoned, as at exit in Go
+    w->current = nullptr;
+    return;  // find_runnable then stops this worker
+  }
   w->stats.switches.add();
   if (__builtin_expect(trace_on, 0)) trace_run_begin(g);
   if (!g->stk) prepare_stack(w, g);
@@ -184,6 +201,15 @@ void switch_away(post_switch what) noexcept {
     start_running(w, next, what.what == post_switch::action::park
                                ? g->since.load(std::memory_order_relaxed)
                                : cycle_clock::now());
+    if (exit_begun(s)) {
+      // Not run (see exit_begun): back to g0 instead, which stops.
+      next->state.store(gstate::runnable, std::memory_order_release);
+      w->handoff_from = nullptr;
+      w->current = g;
+      fiber::transfer t = fiber::switch_to(g->fiber, *w->g0, nullptr, exiting);
+      resumed(t);
+      return;
+    }
     w->stats.switches.add();
     if (__builtin_expect(trace_on, 0)) trace_run_begin(next);
     fiber::transfer t;
