@@ -156,6 +156,13 @@ def build(args):
     return progs
 
 
+def built_programs(bd):
+    """The programs a previous build left in build dir bd: {impl: path}, those that exist."""
+    return {k: p for k, p in (("ours", bd / "bench" / "workloads"),
+                              ("go", bd / "peers" / "go-peers"),
+                              ("bf", bd / "peers" / "bf-peers")) if p.exists()}
+
+
 # ---- running -------------------------------------------------------------
 
 def busy_seconds():
@@ -418,13 +425,7 @@ def main():
 
     started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     t0 = time.time()
-    if args.no_build:
-        bd = args.build_dir
-        progs = {k: p for k, p in (("ours", bd / "bench" / "workloads"),
-                                   ("go", bd / "peers" / "go-peers"),
-                                   ("bf", bd / "peers" / "bf-peers")) if p.exists()}
-    else:
-        progs = build(args)
+    progs = built_programs(args.build_dir) if args.no_build else build(args)
     if "ours" not in progs:
         sys.exit("run.py: csp's workloads program is missing")
     for impl in IMPLS:

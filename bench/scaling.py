@@ -107,13 +107,7 @@ def main():
                                max_foreign=1.0, timeout=args.timeout)
     started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     t0 = time.time()
-    if args.no_build:
-        bd = rargs.build_dir
-        progs = {k: p for k, p in (("ours", bd / "bench" / "workloads"),
-                                   ("go", bd / "peers" / "go-peers"),
-                                   ("bf", bd / "peers" / "bf-peers")) if p.exists()}
-    else:
-        progs = run.build(rargs)
+    progs = run.built_programs(rargs.build_dir) if args.no_build else run.build(rargs)
     if "ours" not in progs:
         sys.exit("scaling.py: csp's workloads program is missing")
     results, units, notes = run.run_all(rargs, progs, workloads)
