@@ -78,14 +78,16 @@ class run_queue {
 
   // steal_into moves about half of this queue into `dst` (which must be
   // empty and owned by the caller) and returns one goroutine to run, or
-  // null. Any worker but the owner.
-  goroutine* steal_into(run_queue& dst) noexcept {
+  // null; nothing while fewer than min_size are queued. Any worker but the
+  // owner.
+  goroutine* steal_into(run_queue& dst, std::uint32_t min_size = 1) noexcept {
     std::uint32_t dst_tail = dst.tail_.load(std::memory_order_relaxed);
     for (;;) {
       std::uint32_t h = head_.load(std::memory_order_acquire);
       // acquire; pairs with the release store in push(): slots below tail are written.
       std::uint32_t t = tail_.load(std::memory_order_acquire);
       std::uint32_t n = t - h;
+      if (n < min_size) return nullptr;
       n -= n / 2;  // steal half, rounding up, as Go's runqgrab
       if (n == 0) return nullptr;
       if (n > capacity / 2) continue;  // inconsistent read (h and t from different moments)

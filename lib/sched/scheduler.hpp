@@ -290,7 +290,11 @@ class scheduler {
   goroutine* try_local(worker* w);
   goroutine* try_global(worker* w, bool batch);
   goroutine* try_global_batch(worker* w);
-  goroutine* try_steal(worker* w, bool take_run_next);
+  // try_steal takes work from another slot. `looks`, when given, holds
+  // each slot's schedtick at the caller's previous look (wake affinity:
+  // worker_loop.cpp); without it any queued goroutine is taken.
+  struct steal_looks;
+  goroutine* try_steal(worker* w, bool take_run_next, steal_looks* looks = nullptr);
   void execute(worker* w, goroutine* g);
   // notify_work: work was just made visible where any worker may take it
   // (the global queue, a stolen-from queue): wake an idle worker unless

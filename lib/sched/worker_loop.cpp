@@ -22,7 +22,37 @@ namespace {
 // short enough that an idle runtime stops burning CPU almost at once.
 constexpr std::int64_t spin_budget_ns = 50'000;
 
+// Wake affinity. A goroutine readied by a worker that keeps switching
+// goroutines stays on that worker: its owner runs it within a microsecond
+// or two, where a thief on another core would pull the goroutine's data and
+// its channels' locks across cores, and split a pipeline of goroutines that
+// ready each other over two workers contending for the same locks. So a
+// spinner
+//   - looks at the other workers' queues only every steal_look_gap_ns:
+//     each look reads their queue indices and run_next, which the owners
+//     write on every ready and every switch, and so costs each of them a
+//     cache miss on its next push or pop;
+//   - takes from a worker whose schedule count moved since its previous
+//     look (it is switching) only a backlog of busy_backlog goroutines or
+//     more; from one whose count stood still for a whole gap (one goroutine
+//     has held it that long) it takes half of whatever is queued, as before;
+//   - takes anything, run_next too, at its last look.
+// Measured at GOMAXPROCS=2 on the reference VM against looking every 0.6 µs
+// and taking any queued goroutine (bench/RESULTS.md, "Wake affinity"): Go's
+// test/chan/doubleselect.go with the loop in a goroutine 1,440 -> 300 ns per
+// item (GOMAXPROCS=1: 290), context_switch 430 -> 122, pingpong_unbuffered
+// 320 -> 170, select_4 250 -> 100; skynet, wg_fanout and spawn_join alike.
+constexpr std::int64_t steal_look_gap_ns = 8'000;
+constexpr std::uint32_t busy_backlog = 16;
+
 }  // namespace
+
+// steal_looks: each slot's schedtick at the spinner's previous look; a
+// slot not looked at yet reads as switching.
+struct scheduler::steal_looks {
+  std::uint32_t tick[max_workers];
+  steal_looks() noexcept { std::fill_n(tick, max_workers, ~0u); }
+};
 
 void scheduler::schedule_loop(worker* w) {
   for (;;) {
@@ -58,14 +88,23 @@ __attribute__((noinline)) goroutine* scheduler::try_global_batch(worker* w) {
   return got[0];
 }
 
-goroutine* scheduler::try_steal(worker* w, bool take_run_next) {
+goroutine* scheduler::try_steal(worker* w, bool take_run_next, steal_looks* looks) {
   int n = nstarted_.load(std::memory_order_acquire);
   if (n <= 1) return nullptr;
   int start = static_cast<int>(fastrandn(static_cast<std::uint32_t>(n)));
   for (int i = 0; i < n; ++i) {
-    worker* v = workers_[(start + i) % n].load(std::memory_order_acquire);
+    const int slot = (start + i) % n;
+    worker* v = workers_[slot].load(std::memory_order_acquire);
     if (v == w) continue;
-    if (goroutine* g = v->runq.steal_into(w->runq)) {
+    std::uint32_t min_size = 1;
+    if (looks != nullptr && !take_run_next) {
+      // Wake affinity (above). relaxed: a stale tick only delays or
+      // hastens a steal by one look.
+      const std::uint32_t tick = v->schedtick.load(std::memory_order_relaxed);
+      if (tick != looks->tick[slot]) min_size = busy_backlog;
+      looks->tick[slot] = tick;
+    }
+    if (goroutine* g = v->runq.steal_into(w->runq, min_size)) {
       w->stats.steals.add();
       return g;
     }
@@ -120,11 +159,12 @@ goroutine* scheduler::find_runnable(worker* w) {
     std::int64_t deadline = mono_now_ns() + spin_budget_ns;
     goroutine* g = nullptr;
     bool polled = false;
+    steal_looks looks;
     for (int round = 0; g == nullptr; ++round) {
       // A blocked plain thread waiting for a slot (sched/lend.cpp) ends
       // the spin: it will run what comes, on this slot.
       bool last = mono_now_ns() >= deadline || lend_wanted_.load(std::memory_order_relaxed) > 0;
-      g = try_steal(w, last);
+      g = try_steal(w, last, &looks);
       if (g == nullptr) g = try_global(w, true);
       if (g != nullptr || last) break;
       // While tasks wait for I/O and nobody blocks in the poller, the spin
@@ -135,7 +175,12 @@ goroutine* scheduler::find_runnable(worker* w) {
         polled = true;
         break;
       }
-      for (int i = 0; i < 32; ++i) cpu_relax();
+      // Wait out the gap without touching the others' lines; a blocked
+      // plain thread asking for a slot ends it at once.
+      const std::int64_t next_look = mono_now_ns() + steal_look_gap_ns;
+      do {
+        for (int i = 0; i < 32; ++i) cpu_relax();
+      } while (mono_now_ns() < next_look && lend_wanted_.load(std::memory_order_relaxed) == 0);
     }
     if (polled) continue;  // what it found is in our own queues
     if (g != nullptr) {
