@@ -59,8 +59,9 @@ TEST_CASE("runtime: the dump says how long a goroutine has been waiting") {
   std::string dump = out.str();
   auto at = dump.find("[chan receive, ");
   REQUIRE(at != std::string::npos);
-  // Parked at least 1.2 s ago; the stamp is a cycle count converted when
-  // the dump reads it, so check the figure is in seconds and plausible.
+  // Parked at least 1.2 s ago; the stamp is the monitor's last reading
+  // (up to a period early, never late), so check the figure is in seconds
+  // and plausible.
   double secs = std::stod(dump.substr(at + std::string("[chan receive, ").size()));
   CHECK(dump.find("s]", at) != std::string::npos);
   CHECK(secs >= 1.1);
@@ -122,6 +123,46 @@ TEST_CASE("stacks: finished goroutines' stacks are reused, not leaked") {
   REQUIRE(csp_test::wait_goroutines_back(1));
   // Finished goroutines keep at most a small per-worker cache each.
   CHECK(pool.live_stacks() <= 16u * 8u + 64u);  // 16 cached per worker that ever ran
+}
+
+TEST_CASE("runtime: the stall report never overstates how long a goroutine has run") {
+  // The time is the monitor's: from its first sample of the worker's
+  // current schedule count, a lower bound. Each figure the dump gives must
+  // be at most the time since the goroutine really started.
+  csp_test::with_procs({2}, [](int) {
+    using clock = std::chrono::steady_clock;
+    std::atomic<clock::rep> started_at{0};
+    std::atomic<bool> release{false};
+    csp::sync::wait_group wg;
+    wg.add(1);
+    csp::go([&] {
+      started_at = clock::now().time_since_epoch().count();
+      while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      wg.done();
+    });
+    csp_test::must(csp_test::wait_for([&] { return started_at.load() != 0; }), "the staller to start");
+    const clock::time_point t0{clock::duration{started_at.load()}};
+    int reports = 0;
+    std::string bad;
+    csp_test::wait_for([&] {
+      std::ostringstream os;
+      csp::runtime::dump_goroutines(os);
+      const double ran_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+      const std::string dump = os.str();
+      const auto at = dump.find("[running, ");
+      if (at == std::string::npos) return false;
+      std::size_t used = 0;
+      const double figure = std::stod(dump.substr(at + 10), &used);
+      const bool secs = dump.compare(at + 10 + used, 1, "s") == 0;
+      const double shown_ms = secs ? figure * 1000 - 50 : figure;  // seconds are rounded to tenths
+      if (shown_ms > ran_ms) bad = dump + " (ran " + std::to_string(ran_ms) + " ms)";
+      return ++reports >= 3 && ran_ms > 60;
+    });
+    release = true;
+    wg.wait();  // the goroutine uses this frame until then
+    CHECK_MESSAGE(bad.empty(), bad);
+    CHECK(reports >= 1);
+  });
 }
 
 TEST_CASE("runtime: the dump names a goroutine that blocks its worker without yielding") {

@@ -11,8 +11,8 @@
 
 #include <unistd.h>
 
-#include "base/cycle_clock.hpp"
 #include "base/fixed_text.hpp"
+#include "base/mono_clock.hpp"
 #include "sched/goroutine.hpp"
 #include "sched/scheduler.hpp"
 
@@ -22,13 +22,15 @@ namespace {
 
 // stall_report_ns: a running goroutine that has held its worker longer is
 // reported as stalling it. 10 ms: far above a healthy time slice between
-// switches (microseconds).
+// switches (microseconds). Measured from the monitor's samples of the
+// worker's schedtick (monitor.cpp): a lower bound, so a goroutine that has
+// just started is never reported.
 constexpr std::int64_t stall_report_ns = 10'000'000;
 
 struct dump_ctx {
   dump_sink sink;
   void* ctx;
-  cycle_clock::reading clock;  // read once per dump
+  std::int64_t now;  // mono_now_ns(), read once per dump (vDSO: async-signal-safe)
   const std::uint64_t* leaked;
   std::size_t n_leaked;
 };
@@ -66,30 +68,39 @@ void emit(dump_ctx& d, const char* text) {
   d.sink(text, n, d.ctx);
 }
 
+// stall_report: ", 2.1s without yielding: ..." for a goroutine that has
+// held its worker (thread m, w) `held` ns. A goroutine that blocks its
+// thread (std::mutex, ::sleep, a busy loop) keeps every other goroutine off
+// that worker meanwhile.
+template <std::size_t N>
+void stall_report(fixed_text<N>& line, const worker* w, int m, std::int64_t held) {
+  line.add(", ");
+  add_duration(line, held);
+  if (w->retaken.load(std::memory_order_relaxed))
+    line.add(" without yielding: its worker ").add_int(m).add("'s slot was retaken");
+  else
+    line.add(" without yielding: stalls worker ").add_int(m);
+}
+
 void dump_one(const goroutine* g, void* p) {
   auto& d = *static_cast<dump_ctx*>(p);
   const gstate st = g->state.load(std::memory_order_relaxed);
-  const std::int64_t held = d.clock.ns_since(g->since.load(std::memory_order_relaxed));
   fixed_text<1400> line;
   line.add("goroutine ").add_uint(g->id).add(" [").add(state_name(g, st));
   if (st == gstate::waiting) {
     line.add(", ");
-    add_duration(line, held);
-  } else if (st == gstate::running && held > stall_report_ns) {
-    // A goroutine that blocks its thread (std::mutex, ::sleep, a busy
-    // loop) keeps every other goroutine off that worker meanwhile.
-    line.add(", ");
-    add_duration(line, held);
+    add_duration(line, d.now - g->since.load(std::memory_order_relaxed));
+  } else if (st == gstate::running) {
     // running_on is the thread's number; the monitor may have moved that
     // thread's slot to another thread (monitor.cpp).
     const int m = g->running_on.load(std::memory_order_relaxed);
     const worker* w = nullptr;
     if (scheduler::started() && m >= 0 && m < scheduler::instance().thread_count())
       w = scheduler::instance().thread_worker(m);
-    if (w != nullptr && w->retaken.load(std::memory_order_relaxed))
-      line.add(" without yielding: its worker ").add_int(m).add("'s slot was retaken");
-    else
-      line.add(" without yielding: stalls worker ").add_int(m);
+    std::int64_t held = 0;
+    if (w != nullptr && w->schedtick.load(std::memory_order_relaxed) == w->seen_tick.load(std::memory_order_relaxed))
+      held = d.now - w->seen_tick_at.load(std::memory_order_relaxed);
+    if (held > stall_report_ns) stall_report(line, w, m, held);
   }
   line.add("]:\n\tcreated at ").add(g->created_at.file_name()).add(":").add_uint(g->created_at.line());
   line.add(" in ").add(g->created_at.function_name()).add("\n");
@@ -119,7 +130,7 @@ std::atomic<bool> show_main_thread{true};
 
 void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal, const std::uint64_t* leaked,
                         std::size_t n_leaked) {
-  dump_ctx d{sink, ctx, cycle_clock::reading(), leaked, n_leaked};
+  dump_ctx d{sink, ctx, mono_now_ns(), leaked, n_leaked};
   thread_task* m = main_thread_task();
   if (m != nullptr && show_main_thread.load(std::memory_order_relaxed)) {
     wait_reason why = m->reason.load(std::memory_order_relaxed);
@@ -127,7 +138,7 @@ void dump_goroutines_to(dump_sink sink, void* ctx, bool from_signal, const std::
     line.add("goroutine 1 [").add(wait_reason_name(why));
     if (why != wait_reason::none) {
       line.add(", ");
-      add_duration(line, d.clock.ns_since(m->since.load(std::memory_order_relaxed)));
+      add_duration(line, d.now - m->since.load(std::memory_order_relaxed));
     }
     line.add("]:\n\tmain thread\n\n");
     emit(d, line.c_str());

@@ -41,12 +41,11 @@ struct task {
   // the task itself before the release store that publishes the park
   // (goroutine::state), read by the checker.
   std::atomic<std::uint32_t> park_seq{0};
-  // since: a cycle_clock stamp (base/cycle_clock.hpp), for dumps only:
-  // when it last parked (waiting states show a duration, as in Go's), or,
-  // while running, when it got its worker (the stall report: "running,
-  // 2.1s without yielding"). One rdtsc per switch, shared by a parking
-  // goroutine and the one it hands its worker to (switch_away); runnable
-  // states show no duration, so the ready path takes no stamp.
+  // since: when it last parked (sched/sampled_clock.hpp: the monitor's
+  // last reading, up to a period early), for dumps only: waiting states
+  // show a duration, as in Go's. Runnable and running states show none
+  // from it (a stall is measured from the monitor's samples, dump.cpp), so
+  // neither ready nor a switch stamps anything.
   std::atomic<std::int64_t> since{0};
   // The channels a task parked in a channel operation waits on, for the
   // leak check: wait_on is a chan_core* when wait_n == -1, a `const scase*`

@@ -61,6 +61,12 @@
 //      whole period with workers idle and none spinning gets an idle worker
 //      woken, so that a lost wake-up (a bug) costs 10-20 ms, not a stall.
 //
+// The monitor is also the runtime's clock for diagnostics: it publishes
+// the time at each period (sampled_clock.hpp: park stamps read it instead
+// of a clock) and, per worker, when it first saw the current schedtick
+// (seen_tick_at: the dump's "running, 2.1s without yielding"). Both may
+// lag by a period; neither ever runs ahead, so a stall is never overstated.
+//
 // Lock order: sched_mu_ only; the global queue is pushed and threads are
 // woken after it is released.
 #include <algorithm>
@@ -68,6 +74,7 @@
 
 #include "base/cpu_relax.hpp"
 #include "debug/fatal.hpp"
+#include "sched/sampled_clock.hpp"
 #include "sched/scheduler.hpp"
 #include "time/timer_heap.hpp"
 
@@ -119,6 +126,8 @@ void scheduler::monitor_loop() noexcept {
   for (;;) {
     monitor_sleep_.wait_until(mono_now_ns() + monitor_period_ns);
     if (exiting.load(std::memory_order_relaxed)) monitor_sleep_.wait_forever();
+    const std::int64_t now = mono_now_ns();
+    sampled_clock::publish(now);
     worker* started = nullptr;  // a new thread for a retaken slot
     worker* woken = nullptr;    // a spare given a retaken slot
     bool wake_idle = false;
@@ -133,6 +142,10 @@ void scheduler::monitor_loop() noexcept {
         const bool busy = !w->in_idle_list && !w->retired &&
                           w->lend.load(std::memory_order_relaxed) != lend_held;
         const std::uint32_t tick = w->schedtick.load(std::memory_order_relaxed);
+        if (tick != w->seen_tick.load(std::memory_order_relaxed)) {
+          w->seen_tick_at.store(now, std::memory_order_relaxed);
+          w->seen_tick.store(tick, std::memory_order_relaxed);
+        }
         sample& s = samples[static_cast<std::size_t>(i)];
         const bool stuck = busy && s.busy && s.w == w && s.tick == tick;
         s = sample{w, tick, busy};
@@ -180,11 +193,13 @@ void scheduler::monitor_loop() noexcept {
     if (moved > 0 || wake_idle) {
       notify_work();
     }
+    if (sleep) sampled_clock::publish(0);  // parks read the coarse clock meanwhile
     while (sleep) {
       monitor_sleep_.wait();
       std::lock_guard<spin_mutex> lock(sched_mu_);
       sleep = monitor_asleep_;  // a stale token: still asleep
     }
+    sampled_clock::publish(mono_now_ns());
   }
 }
 

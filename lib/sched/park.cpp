@@ -7,12 +7,12 @@
 #include <atomic>
 
 #include "base/cpu_relax.hpp"
-#include "base/cycle_clock.hpp"
 #include "base/futex.hpp"
 #include "base/stack_pointer.hpp"
 #include "debug/fatal.hpp"
 #include "sched/dump.hpp"
 #include "sched/goroutine.hpp"
+#include "sched/sampled_clock.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/trace.hpp"
 #include "time/timer_heap.hpp"
@@ -104,7 +104,7 @@ void park_thread(wait_reason why, void (*unlock)(void*), void* arg) {
   thread_stats.parks[static_cast<int>(why)].add();
   if (__builtin_expect(trace_on, 0)) trace_thread_park(why);
   t->reason.store(why, std::memory_order_relaxed);
-  t->since.store(cycle_clock::now(), std::memory_order_relaxed);
+  t->since.store(sampled_clock::now(), std::memory_order_relaxed);
   t->park_seq.fetch_add(1, std::memory_order_relaxed);
   // release (the leak check's acquire of woken == 0 is not used: threads
   // are never reported); no waker can run before unlock().
@@ -172,7 +172,7 @@ void park(wait_reason why, void (*unlock)(void*), void* arg) {
   }
   w->stats.parks[static_cast<int>(why)].add();
   g->reason.store(why, std::memory_order_relaxed);
-  g->since.store(cycle_clock::now(), std::memory_order_relaxed);
+  g->since.store(sampled_clock::now(), std::memory_order_relaxed);
   g->park_seq.store(g->park_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   g->park_sp.store(stack_pointer(), std::memory_order_relaxed);
   // release; pairs with the acquire in the leak check (lib/chan/leak.cpp):

@@ -142,6 +142,12 @@ struct alignas(64) worker {
   // schedtick counts schedules; the owner bumps it (relaxed load and
   // store, no RMW), the monitor samples it (monitor.cpp).
   std::atomic<std::uint32_t> schedtick{0};
+  // The monitor's last sample of schedtick and when it first saw that
+  // value (mono ns): a goroutine running here while schedtick still equals
+  // seen_tick has held the worker since seen_tick_at at least (the dump's
+  // stall report). Written by the monitor only; relaxed.
+  std::atomic<std::uint32_t> seen_tick{~0u};
+  std::atomic<std::int64_t> seen_tick_at{0};
   // retaken: the monitor gave this thread's slot to another thread while
   // it ran one goroutine too long (monitor.cpp). Set under sched_mu_; the
   // thread reads it at each switch and becomes a spare at its next one.

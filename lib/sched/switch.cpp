@@ -6,7 +6,6 @@
 // queue it, free its stack).
 #include "sched/scheduler.hpp"
 
-#include "base/cycle_clock.hpp"
 #include "base/stack_pointer.hpp"
 #include "debug/fatal.hpp"
 #include "fiber/stack_guard.hpp"
@@ -24,11 +23,10 @@ void scheduler::prepare_stack(worker* w, goroutine* g) {
   fiber::init_fiber(g->fiber, g->stk.bottom, g->stk.size, goroutine_entry);
 }
 
-// start_running marks g as running on w since `stamp` (a cycle_clock
-// reading; base/cycle_clock.hpp) so a dump can name a goroutine that keeps
-// its worker without yielding.
-inline void start_running(worker* w, goroutine* g, std::int64_t stamp) noexcept {
-  g->since.store(stamp, std::memory_order_relaxed);
+// start_running marks g as running on w, so that a dump can name a
+// goroutine that keeps its worker without yielding (how long: the
+// monitor's samples of w's schedtick, dump.cpp; no clock is read here).
+inline void start_running(worker* w, goroutine* g) noexcept {
   g->running_on.store(w->thread_no, std::memory_order_relaxed);
   g->state.store(gstate::running, std::memory_order_relaxed);
 }
@@ -47,7 +45,7 @@ inline bool exit_begun(const scheduler& s) noexcept {
 
 void scheduler::execute(worker* w, goroutine* g) {
   w->current = g;
-  start_running(w, g, cycle_clock::now());
+  start_running(w, g);
   if (exit_begun(*this)) {
     g->state.store(gstate::runnable, std::memory_order_release);  // abandoned, as at exit in Go
     w->current = nullptr;
@@ -194,13 +192,7 @@ void switch_away(post_switch what) noexcept {
   if (goroutine* next = s.next_for_handoff(w)) {
     w->handoff_from = g;
     w->current = next;
-    // A parking goroutine was stamped by park() a moment ago on this
-    // worker; the next one starts at that instant too. Sharing the reading
-    // saves an rdtsc per hand-off (about 13 ns on the reference VM, 6% of
-    // a ping-pong round trip).
-    start_running(w, next, what.what == post_switch::action::park
-                               ? g->since.load(std::memory_order_relaxed)
-                               : cycle_clock::now());
+    start_running(w, next);
     if (exit_begun(s)) {
       // Not run (see exit_begun): back to g0 instead, which stops.
       next->state.store(gstate::runnable, std::memory_order_release);
