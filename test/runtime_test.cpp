@@ -8,12 +8,16 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <csp/goroutine.hpp>
 #include <csp/runtime.hpp>
 #include <csp/sync.hpp>
 
 #include "base/fixed_text.hpp"
+#include "base/madvise_ranges.hpp"
 #include "fiber/stack_pool.hpp"
 #include "park_event.hpp"
 #include "test_util.hpp"
@@ -106,6 +110,33 @@ TEST_CASE("stacks: CSP_STACK_SIZE parsing accepts sizes and rejects nonsense") {
   CHECK(parse_stack_size("-5") == 0);
   CHECK(parse_stack_size("99999999999999999999999") == 0);
   CHECK(parse_stack_size("") == 0);
+}
+
+TEST_CASE("stacks: madvise_ranges advises exactly the ranges asked for, and reports where it failed") {
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t n = 200, stride = 3 * page;  // more ranges than one system call takes
+  char* base = static_cast<char*>(::mmap(nullptr, n * stride, PROT_READ | PROT_WRITE,
+                                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  REQUIRE(base != MAP_FAILED);
+  // MADV_POPULATE_WRITE (Linux 5.14) commits the second page of every stride.
+  const std::size_t done = csp::detail::madvise_ranges(base + page, stride, page, n, 23);
+  if (done == 0 && errno == EINVAL) {
+    MESSAGE("MADV_POPULATE_WRITE not supported by this kernel");
+  } else {
+    CHECK(done == n);
+    std::vector<unsigned char> resident(n * 3);
+    REQUIRE(::mincore(base, n * stride, resident.data()) == 0);
+    int wrong = 0;
+    for (std::size_t i = 0; i < n * 3; ++i)
+      if (((resident[i] & 1) != 0) != (i % 3 == 1)) ++wrong;
+    CHECK(wrong == 0);
+  }
+  // A range that is not mapped stops it there, with errno set.
+  REQUIRE(::munmap(base + 150 * stride, stride) == 0);
+  errno = 0;
+  CHECK(csp::detail::madvise_ranges(base, stride, page, n, MADV_DONTNEED) == 150);
+  CHECK(errno == ENOMEM);
+  ::munmap(base, n * stride);
 }
 
 TEST_CASE("stacks: finished goroutines' stacks are reused, not leaked") {
