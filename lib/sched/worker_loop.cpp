@@ -39,9 +39,9 @@ constexpr std::int64_t spin_budget_ns = 50'000;
 //   - takes anything, run_next too, at its last look.
 // Measured at GOMAXPROCS=2 on the reference VM against looking every 0.6 µs
 // and taking any queued goroutine (bench/RESULTS.md, "Wake affinity"): Go's
-// test/chan/doubleselect.go with the loop in a goroutine 1,440 -> 300 ns per
-// item (GOMAXPROCS=1: 290), context_switch 430 -> 122, pingpong_unbuffered
-// 320 -> 170, select_4 250 -> 100; skynet, wg_fanout and spawn_join alike.
+// test/chan/doubleselect.go with the loop in a goroutine 1,440 -> 307 ns per
+// item (GOMAXPROCS=1: 290), context_switch 436 -> 122, pingpong_unbuffered
+// 320 -> 170, select_4 258 -> 109; skynet, wg_fanout and spawn_join alike.
 constexpr std::int64_t steal_look_gap_ns = 8'000;
 constexpr std::uint32_t busy_backlog = 16;
 
