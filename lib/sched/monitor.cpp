@@ -13,7 +13,7 @@
 // thread is parked with the goroutine).
 //
 // The monitor wakes every monitor_period while any slot is busy and
-// samples each busy slot's schedtick (bumped by every schedule). A slot
+// samples each busy slot's schedtick (bumped as each goroutine starts). A slot
 // whose tick has not moved for a whole period has run one goroutine (or
 // its g0, descheduled by the OS) at least that long. If work waits that
 // only a slot can run (slot_needed: queued on it, the global queue with

@@ -139,8 +139,9 @@ struct alignas(64) worker {
   // stealers take it only as a last resort (exchange too).
   std::atomic<goroutine*> run_next{nullptr};
   int run_next_streak = 0;       // owner only
-  // schedtick counts schedules; the owner bumps it (relaxed load and
-  // store, no RMW), the monitor samples it (monitor.cpp).
+  // schedtick counts the goroutines started here; the owner bumps it as
+  // one starts (start_running: relaxed load and store, no RMW), the
+  // monitor samples it (monitor.cpp).
   std::atomic<std::uint32_t> schedtick{0};
   // The monitor's last sample of schedtick and when it first saw that
   // value (mono ns): a goroutine running here while schedtick still equals

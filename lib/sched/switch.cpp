@@ -23,10 +23,13 @@ void scheduler::prepare_stack(worker* w, goroutine* g) {
   fiber::init_fiber(g->fiber, g->stk.bottom, g->stk.size, goroutine_entry);
 }
 
-// start_running marks g as running on w, so that a dump can name a
-// goroutine that keeps its worker without yielding (how long: the
-// monitor's samples of w's schedtick, dump.cpp; no clock is read here).
+// start_running marks g as running on w, and counts the schedule: the
+// monitor's samples of schedtick say how long g has held w (dump.cpp, the
+// stall report; monitor.cpp, retakes). Bumped here, just before g runs, so
+// that a sample that sees the new value was taken after g started, never
+// before (a lower bound); no clock is read.
 inline void start_running(worker* w, goroutine* g) noexcept {
+  w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   g->running_on.store(w->thread_no, std::memory_order_relaxed);
   g->state.store(gstate::running, std::memory_order_relaxed);
 }
@@ -147,8 +150,8 @@ fiber::transfer finish_handoff(fiber::transfer t) {
 // queue first. Here, beside the hand-off that calls it on every switch.
 // Never inlined: next_for_handoff, small without it, inlines into switch_away.
 __attribute__((noinline)) goroutine* scheduler::try_local(worker* w) {
+  // The tick the goroutine picked here will run with (start_running).
   const std::uint32_t tick = w->schedtick.load(std::memory_order_relaxed) + 1;
-  w->schedtick.store(tick, std::memory_order_relaxed);
   if (tick % 61 == 0 && global_.size_relaxed() > 0) {
     if (goroutine* g = try_global(w, false)) return g;
   }
