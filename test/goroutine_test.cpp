@@ -215,31 +215,30 @@ TEST_CASE("scheduler: two goroutines readying each other forever do not starve a
 }
 
 TEST_CASE("scheduler: a goroutine queued from a plain thread is not starved by yielders") {
-  // Yielders put themselves on the global queue from the worker threads;
-  // main, a plain thread, then queues one more goroutine there. The queue
-  // is FIFO per pushing thread only (sched/global_queue.hpp), so this holds
-  // it to taking every thread's goroutines in bounded work: the stopper
-  // must run long before the yielders have yielded `give_up` more times.
-  // A taker that always drains the fullest or newest sub-queue first (a
-  // ConcurrentQueue without consumer tokens) starves it.
-  constexpr int yielders = 64;
-  constexpr long give_up = 1'000'000;  // yields; FIFO needs ~64, token rotation a few thousand
-  std::atomic<bool> stop{false}, queued{false};
+  // main, a plain thread, queues 512 yielders and then a stopper on the
+  // global queue; the yielders put themselves back there from the worker,
+  // another thread. The queue is FIFO per pushing thread only
+  // (sched/global_queue.hpp), so this holds it to taking every thread's
+  // goroutines in bounded work: the stopper must run long before the
+  // yielders have yielded `give_up` times. One worker and more yielders
+  // than a batch take (half a local queue), so the worker's own sub-queue
+  // never runs dry: a taker that drains sub-queues in a fixed order
+  // (ConcurrentQueue without consumer tokens) starves main's goroutines
+  // here and fails this check.
+  int before = csp::runtime::gomaxprocs(1);
+  constexpr int yielders = 512;
+  constexpr long give_up = 2'000'000;  // yields; measured ~600 (a FIFO), ~800 (the tokens)
+  std::atomic<bool> stop{false};
   std::atomic<long> yields{0};
   std::atomic<long> seen{-1};
-  csp::sync::wait_group started, done;
-  started.add(yielders);
+  csp::sync::wait_group done;
   done.add(yielders + 1);
   for (int i = 0; i < yielders; ++i) {
     csp::go([&] {
-      started.done();
-      // Counted from when main is about to queue the stopper.
-      while (!stop.load() && (!queued.load() || yields.fetch_add(1) < give_up)) csp::runtime::gosched();
+      while (!stop.load() && yields.fetch_add(1) < give_up) csp::runtime::gosched();
       done.done();
     });
   }
-  started.wait();
-  queued = true;
   csp::go([&] {
     seen = yields.load();
     stop = true;
@@ -248,6 +247,7 @@ TEST_CASE("scheduler: a goroutine queued from a plain thread is not starved by y
   done.wait();
   CHECK(seen.load() < give_up);
   CHECK(csp_test::wait_goroutines_back(1));
+  csp::runtime::gomaxprocs(before);
 }
 
 TEST_CASE("runtime: gomaxprocs changes under load") {
