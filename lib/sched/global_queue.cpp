@@ -82,6 +82,10 @@ global_queue::global_queue() : impl_(new impl()) {}
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
 void global_queue::push(goroutine* const* gs, std::uint32_t n) noexcept {
+  // seq_cst, before the enqueue: size_ never undercounts what is queued
+  // (see the header: a worker going idle must not read 0 while a
+  // goroutine sits here); pairs with the idle protocol's seq_cst reads.
+  size_.fetch_add(static_cast<std::int32_t>(n), std::memory_order_seq_cst);
   thread_tokens* t = tokens(impl_);
   bool ok;
   if (__builtin_expect(t == nullptr, 0)) ok = impl_->q.enqueue_bulk(gs, n);
@@ -89,9 +93,6 @@ void global_queue::push(goroutine* const* gs, std::uint32_t n) noexcept {
   else ok = impl_->q.enqueue_bulk(t->producer, gs, n);
   if (!ok) CSP_FATAL("global run queue: out of memory");
   pushes_.fetch_add(n, std::memory_order_relaxed);
-  // seq_cst, after the enqueue: pairs with the idle protocol's seq_cst
-  // reads of size() (a worker that reads the new size finds the goroutines).
-  size_.fetch_add(static_cast<std::int32_t>(n), std::memory_order_seq_cst);
 }
 #pragma GCC diagnostic pop
 

@@ -39,14 +39,20 @@
 //
 // Invariants:
 //   - each queued goroutine is in exactly one sub-queue, once;
-//   - size_ counts pushes minus takes: incremented after the enqueue,
-//     decremented after the dequeue (both seq_cst). So it can be briefly
-//     negative (a take overtook the push's increment; size() reads it
-//     clamped at 0), and it is short only while a push is between its
-//     enqueue and its increment. The idle protocol (scheduler.hpp) pairs
-//     on it: the pusher looks for idle workers after its increment, and a
-//     worker going idle reads size() after it joined the idle list, so one
-//     of the two sees the other.
+//   - size_ counts pushes minus takes: incremented before the enqueue,
+//     decremented after the dequeue (both seq_cst), so it is never below
+//     the number of goroutines queued, and above it only while a push or
+//     a take is in flight. Not the other way round: with the increment
+//     after the enqueue, a take could remove a goroutine whose push had
+//     not counted it yet and so decrement for it first; a worker going
+//     idle then read 0 with another goroutine still queued, and if the
+//     pusher was one that wakes nobody (a local queue's overflow, a lent
+//     slot given back) that goroutine waited with every worker asleep.
+//     The idle protocol (scheduler.hpp) pairs on it: the pusher looks for
+//     idle workers after its push, and a worker going idle reads size()
+//     after it joined the idle list, so one of the two sees the other. A
+//     worker that reads a count whose goroutine is not visible yet finds
+//     nothing, goes round and reads again: a wait as long as a push.
 // Memory: sub-queues keep their blocks (the high-water mark) for reuse; a
 // thread's tokens are freed when the thread exits, and its sub-queue goes
 // to the next thread that makes a producer token. No lock, so no lock
