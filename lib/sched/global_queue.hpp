@@ -50,9 +50,15 @@
 //     slot given back) that goroutine waited with every worker asleep.
 //     The idle protocol (scheduler.hpp) pairs on it: the pusher looks for
 //     idle workers after its push, and a worker going idle reads size()
-//     after it joined the idle list, so one of the two sees the other. A
-//     worker that reads a count whose goroutine is not visible yet finds
-//     nothing, goes round and reads again: a wait as long as a push.
+//     after it joined the idle list, so one of the two sees the other;
+//   - a take may come back empty while size() > 0, and not only while the
+//     push that counted is in flight: a taker inside its dequeue can make
+//     another's fail (ConcurrentQueue's optimistic count), and a relaxed
+//     tail read may be stale. Each lasts only as long as the other
+//     operation, so no taker may sleep on an empty take alone: a worker
+//     keeps looking while size() > 0 (go_idle reads it before and after
+//     joining the idle list), and a borrower that runs dry on a lent slot
+//     looks again once the slot is idle (lend.cpp, invariant 6).
 // Memory: sub-queues keep their blocks (the high-water mark) for reuse; a
 // thread's tokens are freed when the thread exits, and its sub-queue goes
 // to the next thread that makes a producer token. No lock, so no lock
