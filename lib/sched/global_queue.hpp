@@ -42,23 +42,23 @@
 //   - size_ counts pushes minus takes: incremented before the enqueue,
 //     decremented after the dequeue (both seq_cst), so it is never below
 //     the number of goroutines queued, and above it only while a push or
-//     a take is in flight. Not the other way round: with the increment
-//     after the enqueue, a take could remove a goroutine whose push had
-//     not counted it yet and so decrement for it first; a worker going
-//     idle then read 0 with another goroutine still queued, and if the
-//     pusher was one that wakes nobody (a local queue's overflow, a lent
-//     slot given back) that goroutine waited with every worker asleep.
-//     The idle protocol (scheduler.hpp) pairs on it: the pusher looks for
-//     idle workers after its push, and a worker going idle reads size()
-//     after it joined the idle list, so one of the two sees the other;
-//   - a take may come back empty while size() > 0, and not only while the
-//     push that counted is in flight: a taker inside its dequeue can make
-//     another's fail (ConcurrentQueue's optimistic count), and a relaxed
-//     tail read may be stale. Each lasts only as long as the other
-//     operation, so no taker may sleep on an empty take alone: a worker
-//     keeps looking while size() > 0 (go_idle reads it before and after
-//     joining the idle list), and a borrower that runs dry on a lent slot
-//     looks again once the slot is idle (lend.cpp, invariant 6).
+//     a take is in flight. (With the increment after the enqueue, a take
+//     could remove a goroutine whose push had not counted it yet and
+//     decrement for it first: size() read 0 with another goroutine
+//     queued, and only the late pusher's own wake-up covered it.)
+//   - The rule the scheduler keeps (lib/sched/idle.cpp, invariants 1 and
+//     6): nobody sleeps on a failed take while size() > 0, and every push
+//     is followed by its pusher's notify_work (or notify_local_work), so
+//     the idle protocol's Dekker pair is on size_: a pusher looks for idle
+//     workers after its count, a worker going idle reads size() after it
+//     joined the idle list, and one of the two sees the other.
+//   - A take may come back with fewer than it asked, or none, while
+//     size() > 0, and not only while the push that counted is in flight:
+//     a taker inside its dequeue can make another's fail (ConcurrentQueue's
+//     optimistic count), and a relaxed tail read may be stale. Each lasts
+//     only as long as the other operation (a pusher descheduled between
+//     its count and its enqueue included): a failed take costs the taker
+//     another look, never a sleep.
 // Memory: sub-queues keep their blocks (the high-water mark) for reuse; a
 // thread's tokens are freed when the thread exits, and its sub-queue goes
 // to the next thread that makes a producer token. No lock, so no lock

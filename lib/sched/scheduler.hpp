@@ -34,9 +34,7 @@
 //
 // Idle protocol (no lost wake-ups, no busy idle): a worker out of work
 // spins, joins the idle list, re-checks every queue and sleeps; whoever
-// makes work visible calls notify_work(). A take from the global queue may
-// fail while its count says work (global_queue.hpp): nobody sleeps on a
-// failed take while the count is above 0. States, invariants and the
+// makes work visible calls notify_work(). States, invariants and the
 // seq_cst pairs: lib/sched/idle.cpp. The timer/poller sleeper role below:
 // lib/sched/sleeper.cpp.
 //
