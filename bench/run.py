@@ -66,6 +66,9 @@ WORKLOADS = {
     # Round trips over the netpoller (issue 20).
     "udp_pingpong": (("udp_pingpong",), None, 20_000),
     "unix_pingpong": (("unix_pingpong",), None, 20_000),
+    # Where threads meet on a queue (issue 21: ConcurrentQueue or not).
+    "plain_threads": (("plain_threads_spawn", "plain_threads_ready"), None, 40_000),
+    "blocking_calls": (("blocking_calls",), None, 20_000),
     "idle_cpu": (("idle_cpu",), 10, 2),  # seconds; run in the first rep only
 }
 
@@ -97,6 +100,10 @@ TARGETS = {
 }
 # Workloads over the netpoller: Boost.Fiber has none, so it sits them out.
 NET_WORKLOADS = {"udp_pingpong", "unix_pingpong"}
+# Who sits out which of the rest: Boost.Fiber has no plain-thread go() and
+# no helper pool; Go has no runtime::blocking (its system calls hand their
+# P off instead), so blocking_calls is csp's alone.
+SITS_OUT = {"bf": {"plain_threads", "blocking_calls"}, "go": {"blocking_calls"}}
 IDLE_CPU_LIMIT_MS = 10.0  # "no measurable CPU over 10 s": under 0.1% of one CPU
 
 IMPLS = ("ours", "go", "bf")
@@ -232,6 +239,8 @@ def run_all(args, progs, workloads):
                         if impl not in progs or (impl, w) in unavailable:
                             continue
                         if impl == "bf" and w in NET_WORKLOADS:
+                            continue
+                        if w in SITS_OUT.get(impl, ()):
                             continue
                         best = None
                         for attempt in range(1, args.tries + 1):

@@ -48,6 +48,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -716,6 +717,79 @@ void spawn_from_main(std::int64_t n) {
   report("spawn_from_main_faults", double(minor_faults() - faults0), "faults");
 }
 
+// blocking_calls: 1,000 goroutines make n runtime::blocking calls in all
+// (n/1,000 each), each a short call (a few instructions): the hand-off to
+// the helper pool and back, with the pool's queue contended by every
+// worker's g0 (producers) and every helper (consumers). ns per call.
+void blocking_calls(std::int64_t n) {
+  constexpr int callers = 1000;
+  const std::int64_t per = std::max<std::int64_t>(1, n / callers);
+  std::atomic<std::int64_t> sum{0};
+  sync::wait_group wg;
+  wg.add(callers);
+  auto start = clock_type::now();
+  for (int c = 0; c < callers; ++c) {
+    go([&, c] {
+      std::int64_t local = 0;
+      for (std::int64_t i = 0; i < per; ++i) local += runtime::blocking([&] { return c + i; });
+      sum.fetch_add(local, std::memory_order_relaxed);
+      wg.done();
+    });
+  }
+  wg.wait();
+  const std::int64_t want = per * (std::int64_t(callers) * (callers - 1) / 2) + callers * (per * (per - 1) / 2);
+  if (sum.load() != want) fail("blocking_calls: wrong sum");
+  report("blocking_calls", ns_per(start, per * callers), "ns/call");
+}
+
+// plain_threads: 4 plain threads ready goroutines at once, the way
+// callbacks from a C library or an I/O thread do. First each thread starts
+// n/4 goroutines with go() (plain_threads_spawn); then n goroutines park
+// on their own channels and each thread wakes a quarter of them with a
+// send (plain_threads_ready). Both go through the global run queue, which
+// is where the threads meet. ns per goroutine.
+void plain_threads(std::int64_t n) {
+  constexpr int threads = 4;
+  const std::int64_t per = std::max<std::int64_t>(1, n / threads);
+  {
+    sync::wait_group wg;
+    wg.add(int(per * threads));
+    auto start = clock_type::now();
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+      ts.emplace_back([&] {
+        for (std::int64_t i = 0; i < per; ++i) go([&wg] { wg.done(); });
+      });
+    for (auto& t : ts) t.join();
+    wg.wait();
+    report("plain_threads_spawn", ns_per(start, per * threads), "ns/goroutine");
+  }
+  {
+    std::vector<chan<int>> own(static_cast<std::size_t>(per * threads));
+    sync::wait_group started, ended;
+    started.add(int(own.size()));
+    ended.add(int(own.size()));
+    for (auto& c : own) {
+      c = make_chan<int>();
+      go([&, c] {
+        started.done();
+        c.recv();
+        ended.done();
+      });
+    }
+    started.wait();
+    auto start = clock_type::now();
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+      ts.emplace_back([&, t] {
+        for (std::int64_t i = t * per; i < (t + 1) * per; ++i) own[std::size_t(i)].send(1);
+      });
+    for (auto& t : ts) t.join();
+    ended.wait();
+    report("plain_threads_ready", ns_per(start, per * threads), "ns/goroutine");
+  }
+}
+
 // doubleselect: Go's test/chan/doubleselect.go: a sender selects over four
 // unbuffered channels, four muxes copy them into one, and a receiver checks
 // every value arrives once. `doubleselect_main` keeps the receive loop in
@@ -841,6 +915,8 @@ const std::map<std::string, workload>& workloads() {
       {"doubleselect_main", {300'000, doubleselect, true}},       // n = items
       {"udp_pingpong", {100'000, udp_pingpong}},                  // n = round trips
       {"unix_pingpong", {100'000, unix_pingpong}},                // n = round trips
+      {"blocking_calls", {100'000, blocking_calls}},              // n = calls (total, from 1,000 goroutines)
+      {"plain_threads", {400'000, plain_threads, true}},          // n = goroutines (total, 4 threads)
       {"idle_cpu", {10, nullptr}},                                // n = seconds (fractional ok)
   };
   return w;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — build and run the whole test suite, in each configuration CI runs.
 #
-#   ./scripts/test.sh [plain|asan|tsan|fuzz|all]...     (default: all)
+#   ./scripts/test.sh [plain|asan|tsan|fuzz|wrap|all]...     (default: all)
 #
 #   plain  release build (-O2, NDEBUG, with debug info): the suite, the
 #          examples' checks, the gdb extension's test, the documentation
@@ -17,6 +17,11 @@
 #   fuzz   clang libFuzzer harness test/fuzz/chan_fuzz against a reference
 #          model of channels, CSP_FUZZ_SECONDS (default 60) over the corpus
 #          in test/fuzz/corpus/ (scripts/fuzz.sh); counts as one test
+#   wrap   the offline ConcurrentQueue fallback: configures the library
+#          alone with --force-fallback-for=concurrentqueue and
+#          --wrap-mode=nodownload (as a machine without
+#          libconcurrentqueue-dev would, and proving nothing is fetched)
+#          and compiles the files that include it; counts as one test
 #
 # The sanitizer builds shrink the run queues (-Drunq_capacity=4) so their
 # overflow and work-stealing paths run under the sanitizers too.
@@ -35,9 +40,9 @@ csp_install_deps "${csp_test_packages[@]}" || exit 1
 configs=()
 for arg in "${@:-all}"; do
   case "$arg" in
-    all) configs+=(plain asan tsan fuzz) ;;
-    plain|asan|tsan|fuzz) configs+=("$arg") ;;
-    *) echo "usage: $0 [plain|asan|tsan|fuzz|all]..." >&2; exit 2 ;;
+    all) configs+=(plain asan tsan fuzz wrap) ;;
+    plain|asan|tsan|fuzz|wrap) configs+=("$arg") ;;
+    *) echo "usage: $0 [plain|asan|tsan|fuzz|wrap|all]..." >&2; exit 2 ;;
   esac
 done
 
@@ -260,6 +265,41 @@ run_fuzz() {
   fi
 }
 
+# run_wrap builds what uses moodycamel::ConcurrentQueue against the
+# checked-in wrap (subprojects/concurrentqueue.wrap) even though the Debian
+# package is installed: the path a machine without it takes. Only the
+# objects whose sources include it are compiled (seconds, not a library
+# build), and their dependency records must show the wrap's header was the
+# one read, not /usr/include's.
+run_wrap() {
+  local dir="$root/wrap" log="$root/wrap-setup.log" ok=1 src obj objs=()
+  echo
+  echo "==== wrap: the ConcurrentQueue fallback, offline ===="
+  mkdir -p "$root"
+  if setup "$dir" --force-fallback-for=concurrentqueue --wrap-mode=nodownload >"$log" 2>&1 &&
+    grep -q "ConcurrentQueue from the wrap" "$log"; then
+    for src in $(grep -rlE '^#include <concurrentqueue/' lib --include='*.cpp'); do
+      obj="$(ninja -C "$dir" -t targets all | grep -oE "^lib/[^:]*\.p/$(tr / _ <<<"${src#lib/}")\.o" | head -n 1)"
+      [[ -n "$obj" ]] && objs+=("$obj") || ok=0
+    done
+    ((${#objs[@]} > 0)) && ninja -C "$dir" -j "$jobs" "${objs[@]}" || ok=0
+    for obj in "${objs[@]}"; do
+      ninja -C "$dir" -t deps "$obj" | grep -q 'subprojects/concurrentqueue-1\.0\.3/concurrentqueue\.h' ||
+        { echo "$obj did not read the wrap's concurrentqueue.h" >&2; ok=0; }
+    done
+  else
+    cat "$log"
+    ok=0
+  fi
+  if ((ok)); then
+    summary+=("wrap: 1 passed, 0 failed")
+    total_pass=$((total_pass + 1))
+  else
+    summary+=("wrap: 0 passed, 1 failed")
+    total_fail=$((total_fail + 1))
+  fi
+}
+
 for c in "${configs[@]}"; do
   case "$c" in
     # Not --buildtype=release: with it, Meson 1.0 ignores -Doptimization=2.
@@ -270,6 +310,7 @@ for c in "${configs[@]}"; do
              -Dtests=true -Dexamples=true -Dbenchmarks=true \
              -Dsoak_seconds="${CSP_SOAK_SECONDS:-60}" ;;
     fuzz)  run_fuzz ;;
+    wrap)  run_wrap ;;
     asan)  run_config asan --buildtype=debugoptimized -Db_ndebug=false \
              -Db_sanitize=address,undefined -Db_lundef=false -Drunq_capacity=4 \
              -Dtests=true -Dexamples=true -Dbenchmarks=false ;;

@@ -214,6 +214,42 @@ TEST_CASE("scheduler: two goroutines readying each other forever do not starve a
   csp::runtime::gomaxprocs(before);
 }
 
+TEST_CASE("scheduler: a goroutine queued from a plain thread is not starved by yielders") {
+  // main, a plain thread, queues 512 yielders and then a stopper on the
+  // global queue; the yielders put themselves back there from the worker,
+  // another thread. The queue is FIFO per pushing thread only
+  // (sched/global_queue.hpp), so this holds it to taking every thread's
+  // goroutines in bounded work: the stopper must run long before the
+  // yielders have yielded `give_up` times. One worker and more yielders
+  // than a batch take (half a local queue), so the worker's own sub-queue
+  // never runs dry: a taker that drains sub-queues in a fixed order
+  // (ConcurrentQueue without consumer tokens) starves main's goroutines
+  // here and fails this check.
+  int before = csp::runtime::gomaxprocs(1);
+  constexpr int yielders = 512;
+  constexpr long give_up = 2'000'000;  // yields; measured ~600 (a FIFO), ~800 (the tokens)
+  std::atomic<bool> stop{false};
+  std::atomic<long> yields{0};
+  std::atomic<long> seen{-1};
+  csp::sync::wait_group done;
+  done.add(yielders + 1);
+  for (int i = 0; i < yielders; ++i) {
+    csp::go([&] {
+      while (!stop.load() && yields.fetch_add(1) < give_up) csp::runtime::gosched();
+      done.done();
+    });
+  }
+  csp::go([&] {
+    seen = yields.load();
+    stop = true;
+    done.done();
+  });
+  done.wait();
+  CHECK(seen.load() < give_up);
+  CHECK(csp_test::wait_goroutines_back(1));
+  csp::runtime::gomaxprocs(before);
+}
+
 TEST_CASE("runtime: gomaxprocs changes under load") {
   int before = csp::runtime::gomaxprocs();
   CHECK(csp::runtime::gomaxprocs(0) == before);   // n < 1 only queries

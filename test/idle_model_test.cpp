@@ -24,6 +24,16 @@
 // rule out. Other threads' read-modify-writes of a buffered location wait
 // for it (RMWs of one location are totally ordered).
 //
+// The global queue is moodycamel::ConcurrentQueue and a seq_cst count
+// (lib/sched/global_queue.hpp): a push counts, then enqueues; a take reads
+// the count, dequeues, then uncounts; and a take may come back with fewer
+// goroutines than are queued, or none, while the count says work (the
+// checker tries every number, none included). So no step may sleep on a
+// failed take: the property below fails if one does (idle.cpp, invariant
+// 6). The counting order does not matter to this model (with the count
+// after the enqueue it passes too): every modelled pusher notifies after
+// its count.
+//
 // Not modelled: time passing (no timer falls due, a timed sleep ends only
 // by a wake-up), the monitor (lib/sched/monitor.cpp, Go's sysmon), retaken
 // and spare threads, the netpoller, lending, check_deadlock, the
@@ -83,8 +93,9 @@ enum cell : std::uint8_t {
 // Program counters: one per modelled step. The comments name the code.
 enum pc : std::uint8_t {
   // find_runnable (worker_loop.cpp:95-160)
-  f_top, f_run_next, f_runq, f_global_size, f_global_pop, f_spin_start, f_steal,
-  f_steal_run_next, f_spin_global_size, f_spin_global_pop, f_global_batch, f_found, f_execute,
+  f_top, f_run_next, f_runq, f_global_size, f_global_pop, f_global_take, f_spin_start, f_steal,
+  f_steal_run_next, f_spin_global_size, f_spin_global_pop, f_spin_global_take, f_global_uncount,
+  f_global_batch, f_found, f_execute,
   // a goroutine's next operation, on its worker
   g_next_op, busy_forever,
   // ready() from a worker (scheduler.cpp:131-144, notify_local_work: scheduler.hpp:300-303)
@@ -106,6 +117,8 @@ enum pc : std::uint8_t {
   k_fence, k_idle, k_spinning, k_cas, k_lock, k_notify,
   // poke_sleeper (sleeper.cpp:61-87)
   p_lock, p_wake,
+  // global_queue::push (global_queue.cpp): count, then enqueue
+  q_count, q_enqueue,
   // the plain thread's operations
   a_next, a_arm_store, a_arm_load, a_procs_lock, a_procs_wake, a_done,
 };
@@ -118,6 +131,7 @@ struct thread_state {
   std::uint8_t got;         // the goroutine find_runnable / next_for_handoff found
   std::uint8_t arg;         // the goroutine being readied, or a timer's `when`
   std::uint8_t hand;        // drain_to_global's batch (a queue)
+  std::uint8_t pushing;     // global_queue::push: counted, not yet enqueued (a queue)
   std::uint8_t old;         // push_local's previous run_next
   std::uint8_t woke;        // notify_work / poke_sleeper: the worker to wake, + 1
   std::uint8_t val;         // go_idle: the deadline read; set_procs: workers to wake
@@ -132,8 +146,9 @@ struct thread_state {
 
 struct state {
   std::uint8_t mem[n_cells];
-  std::uint8_t global[4];     // global_queue, FIFO
+  std::uint8_t global[4];     // global_queue's goroutines, FIFO (the ConcurrentQueue)
   std::uint8_t global_n;
+  std::int8_t global_count;   // global_queue::size_: counted before enqueued, uncounted after taken
   std::uint8_t mu;            // sched_mu_: 0 free, else holder + 1
   std::uint8_t idle[2], idle_n;  // scheduler::idle_ (LIFO)
   std::uint8_t timer_sleeper;    // scheduler::timer_sleeper_: worker + 1, or 0
@@ -228,6 +243,8 @@ struct variant {
   bool no_last_spinner_wake = false;  // stop_spinning without its notify_work
   bool no_retire_wake = false;        // retire without its notify_work for the global queue
   bool no_retire_timer_wake = false;  // retire without its notify_work for armed timers
+  bool count_after_enqueue = false;   // global_queue::push counts after its enqueue (before issue 21's fix)
+  bool sleep_on_failed_take = false;  // go_idle's recheck takes from the global queue, not size()
   // The fixes, adopted in lib/ (see the tests at the bottom):
   // ready() from a worker orders its run_next store before its loads (lib/
   // makes the exchange and the loads seq_cst, which this fence models).
@@ -279,7 +296,7 @@ class checker {
           res_.why = "replay: thread cannot reach its target";
           return res_;
         }
-        step(s, l.tid, l.last_round ? 1 : 0);
+        step(s, l.tid, replay_choice(s, l.tid, l.last_round));
         path_.push_back({l.tid, label_});
       }
     }
@@ -288,7 +305,7 @@ class checker {
       for (int t = 0; t < n_threads; ++t) {
         if (s.t[t].buf_n > 0) flush(s, t);
         if (!enabled(s, t)) continue;
-        step(s, t, 1);
+        step(s, t, replay_choice(s, t, true));
         path_.push_back({t, label_});
         moved = true;
       }
@@ -321,6 +338,14 @@ class checker {
     s.t[actor].pc = a_next;
     s.t[actor].deadline = never;
     return s;
+  }
+
+  // replay_choice: a replayed take takes its whole share; f_steal's
+  // `last` is the leg's.
+  int replay_choice(const state& s, int t, bool last_round) const {
+    const auto p = static_cast<pc>(s.t[t].pc);
+    if (p == f_global_take || p == f_spin_global_take) return choices(s, t) - 1;
+    return last_round ? 1 : 0;
   }
 
   struct step_label {
@@ -379,24 +404,51 @@ class checker {
     return false;
   }
 
-  static void global_push(state& s, int t, std::uint8_t g) {
-    flush(s, t);  // global_queue::push is a locked, seq_cst store of size_
-    if (s.global_n == sizeof s.global) throw std::logic_error("model bug: a global queue of more "
-        "than four");
-    s.global[s.global_n++] = g;
+  // The global queue (global_queue.{hpp,cpp}): moodycamel::ConcurrentQueue
+  // and a separate seq_cst count, size_. push counts its goroutines (one
+  // seq_cst fetch_add) and then enqueues them (one step: an explicit
+  // producer publishes a bulk enqueue with one tail store); pop_share reads
+  // size(), dequeues, and then uncounts what it took (seq_cst fetch_sub). So
+  // size() is never below the number queued, and a take may come back with
+  // fewer than it asked, or none, while size() > 0: the model lets every
+  // take take any number from none to what is there (up to its share),
+  // which covers a push still in flight, another taker's optimistic count
+  // and a stale tail read alike. Order across pushers is not modelled (it
+  // decides who runs first, never whether anyone wakes).
+  static int global_size(const state& s) { return s.global_count > 0 ? s.global_count : 0; }
+  static void push_global(state& s, int t, std::uint8_t g) {
+    s.t[t].pushing = q_push(s.t[t].pushing, g);
   }
-  // pop_share(procs, limit): min(size/procs + 1, size) goroutines, oldest
-  // first (worker_loop.cpp:68): the first is returned, the rest are in the
-  // taker's hands until f_global_batch queues them locally (404).
-  void global_pop_share(state& s, int t) {
-    thread_state& th = s.t[t];
-    int n = s.global_n / s.mem[nprocs] + 1;
+  // global_push: th.pushing goes to the global queue, then the thread goes
+  // on at `back`.
+  void global_push(thread_state& th, pc back) {
+    th.pc = back;
+    call(th, v_.count_after_enqueue ? q_enqueue : q_count, back);
+  }
+  // pop_share's share (worker_loop.cpp:47-51, global_queue.cpp):
+  // min(size/procs + 1, size).
+  static std::uint8_t share(const state& s) {
+    int size = global_size(s);
+    int n = size / s.mem[nprocs] + 1;
+    return static_cast<std::uint8_t>(n > size ? size : n);
+  }
+  // choices for a take: none up to min(share, queued).
+  static int take_choices(const state& s, int t) {
+    int n = s.t[t].val;
     if (n > s.global_n) n = s.global_n;
+    return n + 1;
+  }
+  // global_take moves the n oldest goroutines into the taker's hands: the
+  // first is returned, the rest stay there until f_global_batch queues them
+  // locally; f_global_uncount then uncounts them.
+  static void global_take(state& s, int t, int n) {
+    thread_state& th = s.t[t];
     th.got = s.global[0];
     for (int i = 1; i < n; ++i) th.hand = q_push(th.hand, s.global[i]);
     for (int i = n; i < s.global_n; ++i) s.global[i - n] = s.global[i];
     for (int i = s.global_n - n; i < s.global_n; ++i) s.global[i] = 0;
     s.global_n = static_cast<std::uint8_t>(s.global_n - n);
+    th.val = static_cast<std::uint8_t>(n);  // for f_global_uncount
   }
   static void idle_erase(state& s, int w) {
     int j = 0;
@@ -445,15 +497,23 @@ class checker {
       default: return true;
     }
   }
-  static int choices(const state& s, int t) { return s.t[t].pc == f_steal ? 2 : 1; }
+  // choices: f_steal's `last`; a take's count (none up to its share).
+  int choices(const state& s, int t) const {
+    switch (s.t[t].pc) {
+      case f_steal: return 2;
+      case f_global_take: case f_spin_global_take: return take_choices(s, t);
+      case i_vis_global: return v_.sleep_on_failed_take && s.global_n > 0 ? 2 : 1;
+      default: return 1;
+    }
+  }
 
   // Steps that store nothing to shared memory, or store only through the
   // store buffer (or flush it themselves when they do store): the others
   // flush the thread's buffered stores first (a store buffer is FIFO).
   static bool no_plain_store(pc p) {
     switch (p) {
-      case f_top: case f_global_size: case f_steal: case f_steal_run_next:
-      case f_spin_global_size: case f_global_batch: case f_found: case s_entry: case f_execute:
+      case f_top: case f_global_size: case f_global_pop: case f_steal: case f_steal_run_next:
+      case f_spin_global_size: case f_spin_global_pop: case f_global_batch: case f_found: case s_entry: case f_execute:
       case g_next_op: case busy_forever: case rw_nprocs: case rw_push: case rw_push_old:
       case rw_load_idle: case rw_load_spinning: case y_nprocs: case y_switch: case i_global_size:
       case i_vis_global: case i_vis_runq0: case i_vis_run_next0: case i_vis_runq1:
@@ -465,7 +525,8 @@ class checker {
     }
   }
 
-  // step runs thread t's next step (choice: f_steal's `last`) and sets label_.
+  // step runs thread t's next step (choice: f_steal's `last`, a take's
+  // count) and sets label_.
   void step(state& s, int t, int choice) {
     thread_state& th = s.t[t];
     if (!no_plain_store(static_cast<pc>(th.pc))) flush(s, t);
@@ -496,13 +557,16 @@ class checker {
       }
       case f_global_size:
         label_ = "try_global: global_.size(); nothing if 0 (worker_loop.cpp:53, from 119)";
-        th.pc = s.global_n ? f_global_pop : f_spin_start;
+        th.pc = global_size(s) ? f_global_pop : f_spin_start;
         break;
       case f_global_pop:
-        label_ = "try_global_batch: global_.pop_share (worker_loop.cpp:68)";
-        if (s.global_n == 0) { th.pc = f_spin_start; break; }
-        global_pop_share(s, t);
-        th.pc = th.hand ? f_global_batch : f_found;
+        label_ = "try_global_batch -> pop_share: size(); share = min(size/procs + 1, size); "
+                 "nothing if 0 (global_queue.cpp)";
+        th.val = share(s);
+        th.pc = th.val ? f_global_take : f_spin_start;
+        break;
+      case f_global_take:
+        take(s, t, choice, f_spin_start);
         break;
       case f_spin_start:
         label_ = "find_runnable: spinning = true; n_spinning_.fetch_add (worker_loop.cpp:129-132)";
@@ -547,12 +611,22 @@ class checker {
       }
       case f_spin_global_size:
         label_ = "spin: try_global: global_.size() (worker_loop.cpp:141, 53)";
-        th.pc = s.global_n ? f_spin_global_pop : th.last ? i_global_size : f_steal;
+        th.pc = global_size(s) ? f_spin_global_pop : th.last ? i_global_size : f_steal;
         break;
       case f_spin_global_pop:
-        label_ = "spin: try_global_batch: global_.pop_share (worker_loop.cpp:68)";
-        if (s.global_n == 0) { th.pc = th.last ? i_global_size : f_steal; break; }
-        global_pop_share(s, t);
+        label_ = "spin: try_global_batch -> pop_share: size(); share = min(size/procs + 1, "
+                 "size); nothing if 0 (global_queue.cpp)";
+        th.val = share(s);
+        th.pc = th.val ? f_spin_global_take : th.last ? i_global_size : f_steal;
+        break;
+      case f_spin_global_take:
+        take(s, t, choice, th.last ? i_global_size : f_steal);
+        break;
+      case f_global_uncount:
+        label_ = "pop_share: size_.fetch_sub(taken), seq_cst, after the dequeue (global_queue.cpp)";
+        flush(s, t);
+        s.global_count = static_cast<std::int8_t>(s.global_count - th.val);
+        th.val = 0;
         th.pc = th.hand ? f_global_batch : f_found;
         break;
       case f_global_batch:
@@ -651,8 +725,8 @@ class checker {
       // ---- ready() from a plain thread (or a worker past gomaxprocs) ------------
       case rp_push:
         label_ = "ready: global_push(g) (scheduler.cpp:153)";
-        global_push(s, t, th.arg);
-        th.pc = k_fence;  // tail call: notify_work (scheduler.cpp:156)
+        push_global(s, t, th.arg);
+        global_push(th, k_fence);  // then a tail call: notify_work (scheduler.cpp:156)
         break;
 
       // ---- a yield ---------------------------------------------------------------
@@ -680,10 +754,11 @@ class checker {
       case y_push:
         label_ = v_.old_yield ? "after_switch(yield): global_push(g), no wake (before issue 15)"
                               : "after_switch(yield): global_push(g) (switch.cpp:61)";
-        global_push(s, t, th.cur);
+        push_global(s, t, th.cur);
         th.cur = 0;
         th.pc = y_switch;
         if (!v_.old_yield) call(th, k_fence, y_switch);  // notify_work (switch.cpp:67)
+        global_push(th, static_cast<pc>(th.pc));
         break;
       case y_switch:
         label_ = th.got ? "the hand-off's goroutine runs (switch_away, switch.cpp:155-178)"
@@ -698,7 +773,7 @@ class checker {
         // check_timers(full) (idle.cpp:140) finds nothing due: time does not pass.
         label_ = "go_idle: global_.size(); back to find_runnable if not 0 (idle.cpp:141)";
         th.last = 0;
-        th.pc = s.global_n ? f_top : i_unspin;
+        th.pc = global_size(s) ? f_top : i_unspin;
         break;
       case i_unspin:
         label_ = "go_idle: spinning = false; n_spinning_.fetch_sub (idle.cpp:147-150)";
@@ -724,8 +799,15 @@ class checker {
         th.pc = v_.no_recheck ? i_role_lock : i_vis_global;
         break;
       case i_vis_global:
+        if (v_.sleep_on_failed_take) {
+          // The mutation: a take, which may fail while goroutines are queued.
+          label_ = choice ? "go_idle -> work_visible: a take from the global queue gets one"
+                          : "go_idle -> work_visible: a take from the global queue fails";
+          th.pc = s.global_n > 0 && choice ? i_vis_lock : i_vis_runq0;
+          break;
+        }
         label_ = "go_idle -> work_visible: global_.size() (idle.cpp:169, 121)";
-        th.pc = s.global_n ? i_vis_lock : i_vis_runq0;
+        th.pc = global_size(s) ? i_vis_lock : i_vis_runq0;
         break;
       case i_vis_runq0:
         label_ = "work_visible: W0 runq.empty() (idle.cpp:125)";
@@ -856,13 +938,17 @@ class checker {
       }
       case r_drain_push:
         label_ = "drain_to_global: global_push_batch (scheduler.cpp:180)";
-        while (th.hand) global_push(s, t, q_pop(th.hand));
         th.pc = v_.no_retire_wake ? r_lock : r_global_size;
+        if (th.hand) {  // if (n > 0)
+          th.pushing = th.hand;
+          th.hand = 0;
+          global_push(th, static_cast<pc>(th.pc));
+        }
         break;
       case r_global_size:
         label_ = "retire: global_.size(); notify_work if not 0 (procs.cpp:119-120)";
         th.pc = r_lock;
-        if (s.global_n) call(th, k_fence, r_lock);
+        if (global_size(s)) call(th, k_fence, r_lock);
         break;
       case r_lock:
         label_ = "retire: unless raised again, retired = true, under sched_mu_ "
@@ -986,6 +1072,37 @@ class checker {
         }
         break;
 
+      // ---- global_queue::push -----------------------------------------------------
+      case q_count:
+        label_ = v_.count_after_enqueue
+                     ? "global_queue::push: size_.fetch_add(n), seq_cst, after the enqueue (before "
+                       "issue 21's fix)"
+                     : "global_queue::push: size_.fetch_add(n), seq_cst, before the enqueue "
+                       "(global_queue.cpp)";
+        flush(s, t);
+        if (v_.count_after_enqueue) {
+          s.global_count = static_cast<std::int8_t>(s.global_count + th.val);
+          th.val = 0;
+          ret(th);
+        } else {
+          s.global_count = static_cast<std::int8_t>(s.global_count + q_len(th.pushing));
+          th.pc = q_enqueue;
+        }
+        break;
+      case q_enqueue:
+        label_ = "global_queue::push: the ConcurrentQueue enqueue (global_queue.cpp)";
+        if (s.global_n + q_len(th.pushing) > static_cast<int>(sizeof s.global))
+          throw std::logic_error("model bug: a global queue of more than four");
+        th.val = static_cast<std::uint8_t>(q_len(th.pushing));
+        while (th.pushing) s.global[s.global_n++] = q_pop(th.pushing);
+        if (v_.count_after_enqueue) {
+          th.pc = q_count;
+        } else {
+          th.val = 0;
+          ret(th);
+        }
+        break;
+
       // ---- the plain thread --------------------------------------------------------
       case a_next: {
         if (th.aop == static_cast<int>(sc_.actor_prog.size())) {
@@ -1062,6 +1179,25 @@ class checker {
     label_ = outer;
   }
 
+  // take: pop_share's dequeue (global_queue.cpp) takes `choice` goroutines,
+  // at most its share (th.val) and what is queued; none (the take fails,
+  // though size() may say work) goes on at `none`.
+  void take(state& s, int t, int choice, pc none) {
+    thread_state& th = s.t[t];
+    int n = choice;
+    if (n > th.val) n = th.val;
+    if (n > s.global_n) n = s.global_n;
+    if (n == 0) {
+      label_ = "pop_share: the dequeue takes nothing, whatever size() said (global_queue.cpp)";
+      th.val = 0;
+      th.pc = none;
+      return;
+    }
+    label_ = "pop_share: the ConcurrentQueue dequeue takes its goroutines (global_queue.cpp)";
+    global_take(s, t, n);
+    th.pc = f_global_uncount;
+  }
+
   // ---- the property ---------------------------------------------------------
 
   // check_terminal: no thread can take a step. Returns why the state
@@ -1071,6 +1207,13 @@ class checker {
     int where[max_items] = {};
     auto count = [&](std::uint8_t g) { if (g) ++where[g]; };
     for (int i = 0; i < s.global_n; ++i) count(s.global[i]);
+    for (int t = 0; t < n_threads; ++t) {
+      std::uint8_t p = s.t[t].pushing;
+      while (p) count(q_pop(p));
+    }
+    if (s.global_count != s.global_n)
+      return "model bug: the global queue's count is " + std::to_string(s.global_count) + " with " +
+             std::to_string(s.global_n) + " queued";
     for (int w = 0; w < n_workers; ++w) {
       count(s.mem[run_next0 + w]);
       std::uint8_t q = s.mem[runq0 + w];
@@ -1109,7 +1252,8 @@ class checker {
 
   std::string describe(const state& s) const {
     std::ostringstream o;
-    o << "  final state: global queue " << int(s.global_n);
+    o << "  final state: global queue " << int(s.global_n) << " (size_ " << int(s.global_count)
+      << ")";
     for (int w = 0; w < n_workers; ++w)
       o << ", W" << w << " run_next " << int(s.mem[run_next0 + w]) << " runq "
         << q_len(s.mem[runq0 + w]);
@@ -1452,6 +1596,16 @@ TEST_CASE("idle model: retire without its wake loses a wake-up") {
   v.name = "retire without notify_work";
   v.no_retire_wake = true;
   expect_counterexample(retire_vs_notify_work(), v, "lost wake-up");
+}
+
+TEST_CASE("idle model: a worker that sleeps on a failed global take loses a wake-up") {
+  // The global queue's takes may fail while it holds goroutines
+  // (global_queue.hpp); go_idle's recheck reads size(), which never
+  // undercounts (idle.cpp, invariant 6). A recheck by take does not do.
+  variant v = fixed(false);
+  v.name = "go_idle's recheck by a take";
+  v.sleep_on_failed_take = true;
+  expect_counterexample(ready_vs_go_idle(), v, "lost wake-up");
 }
 
 TEST_CASE("idle model: retire without its timer wake sleeps through a timer") {

@@ -36,9 +36,9 @@ TEST_CASE("lock rank: many channel locks in address order (a select's) pass, and
   std::sort(order.begin(), order.end());
   for (spin_mutex* m : order) m->lock();
   // A lock of higher rank under all of them is fine.
-  spin_mutex q{lock_rank::global_queue};
-  q.lock();
-  q.unlock();
+  spin_mutex sched{lock_rank::scheduler};
+  sched.lock();
+  sched.unlock();
   for (auto it = order.rbegin(); it != order.rend(); ++it) (*it)->unlock();
   // All released: any channel may be the first again.
   order.back()->lock();

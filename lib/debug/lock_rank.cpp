@@ -31,7 +31,6 @@ constexpr rank_info infos[] = {
     {12, "csp::run hand-off"},
     {28, "gomaxprocs"},
     {30, "scheduler"},
-    {40, "global run queue"},
     {45, "channel registry shard"},
     {50, "goroutine registry shard"},
     {52, "poll descriptor pool"},

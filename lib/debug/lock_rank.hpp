@@ -20,7 +20,6 @@
 //   12    csp::run's hand-off (main_wait)      lib/sched/main_goroutine.cpp
 //   28    gomaxprocs changes (procs)           lib/sched/scheduler.cpp
 //   30    scheduler lock (scheduler)           lib/sched/scheduler.hpp
-//   40    global run queue (global_queue)      lib/sched/global_queue.hpp
 //   45    channel registry shard               lib/chan/leak.cpp
 //   50    goroutine registry shard             lib/sched/goroutine.cpp
 //   52    poll descriptor pool (poll_desc_pool) lib/netpoll/poll_desc.cpp
@@ -38,7 +37,9 @@
 // channel operation readies a goroutine (run queues, maybe the scheduler
 // lock to wake an idle worker) while holding its lock, and a hand-off
 // switch may take the next goroutine from the global queue before the
-// parked goroutine's channel lock is released (finish_handoff). The
+// parked goroutine's channel lock is released (finish_handoff): the global
+// queue takes no lock (moodycamel::ConcurrentQueue, sched/global_queue.hpp),
+// so it has no rank. The
 // scheduler lock is held while the deadlock detector walks the registry.
 // The leak check holds every channel registry shard, then every goroutine
 // registry shard; chan_make and chan_destroy take a channel registry shard
@@ -95,7 +96,6 @@ enum class lock_rank : std::uint8_t {
   main_wait,
   procs,
   scheduler,
-  global_queue,
   chan_registry,
   registry,
   poll_desc_pool,

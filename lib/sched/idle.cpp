@@ -67,6 +67,21 @@
 //   5. The last worker to go idle with no work anywhere runs the deadlock
 //      check (deadlock.cpp); a timer, an I/O wait or a blocking call counts
 //      in pending_wakers and keeps it quiet.
+//   6. The global queue's side of invariant 1 is its count, size(), never
+//      a take: a take may fail while size() > 0 (global_queue.hpp: a push
+//      between its count and its enqueue, another taker inside its
+//      dequeue), so nobody sleeps on a failed take while size() > 0.
+//      find_runnable spins on; go_idle goes back to it while size() > 0
+//      and, on the idle list, work_visible() reads size(); a borrower that
+//      runs dry gives its slot back and then looks at work_visible() and
+//      notifies (lend.cpp, invariant 6); retire and the deadlock check read
+//      size() too. size() never undercounts (counted before the enqueue),
+//      and every push is followed by its pusher's notify_work or
+//      notify_local_work: ready() and go() from a thread with no slot, a
+//      yield, a local queue's overflow (push_local, then
+//      notify_local_work), drain_to_global (retire, give_back, a spare's
+//      drain) and the monitor's steal_all_to_global. A failed take is
+//      only ever a spin, as long as the other operation lasts.
 // The timer/poller sleeper role taken in go_idle has its own pairs
 // (sleeper.cpp). test/idle_model_test.cpp model-checks this protocol.
 //

@@ -88,7 +88,8 @@
 //   - One global lock-free MPMC queue (moodycamel) for all goroutines:
 //     simple, but every ready() is a contended CAS on shared lines and the
 //     woken goroutine loses its cache-hot core; ping-pong ran several times
-//     slower in early measurements of this design family.
+//     slower in early measurements of this design family. (The global
+//     queue, where threads do meet, is one: global_queue.hpp.)
 //   - A dedicated scheduler thread: every wake-up would cross threads
 //     (7–24 µs on the reference VM).
 //   - Workers waiting on a shared condition variable: thundering herds and
@@ -100,7 +101,7 @@
 //
 // Lock order (lib/debug/lock_rank.hpp): chan/sync locks → sched_mu_ →
 // registry shard → stack_pool. ready() takes sched_mu_ only on the wake
-// path (an idle worker exists), never the global-queue lock while holding it.
+// path (an idle worker exists); the global queue takes no lock.
 #pragma once
 
 #include <atomic>

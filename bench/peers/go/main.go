@@ -53,6 +53,7 @@ var workloads = map[string]workload{
 	"doubleselect_main":    {3e5, doubleSelect("doubleselect_main")},
 	"udp_pingpong":         {1e5, udpPingpong},  // round trips
 	"unix_pingpong":        {1e5, unixPingpong}, // round trips
+	"plain_threads":        {4e5, plainThreads}, // goroutines in total
 	"idle_cpu":             {10, nil},           // seconds (see idleCPU)
 }
 
@@ -452,6 +453,70 @@ func primeSieve(n int) {
 		fail("prime_sieve: wrong 5000th prime")
 	}
 	report("prime_sieve", msSince(start), "ms")
+}
+
+// plainThreads: csp's plain_threads has 4 plain threads ready goroutines
+// at once. A Go program has no thread outside the scheduler; the nearest
+// shape is 4 goroutines, each locked to its own OS thread, doing the same
+// (they hold Ps, so Go's readies go to their local run queues, not to the
+// global one: a reference point, not the same path).
+func plainThreads(n int) {
+	const threads = 4
+	per := n / threads
+	if per < 1 {
+		per = 1
+	}
+	{
+		var wg sync.WaitGroup
+		wg.Add(per * threads)
+		start := time.Now()
+		var ts sync.WaitGroup
+		ts.Add(threads)
+		for t := 0; t < threads; t++ {
+			go func() {
+				runtime.LockOSThread()
+				for i := 0; i < per; i++ {
+					go wg.Done()
+				}
+				ts.Done()
+			}()
+		}
+		ts.Wait()
+		wg.Wait()
+		report("plain_threads_spawn", nsPer(start, per*threads), "ns/goroutine")
+	}
+	{
+		own := make([]chan int, per*threads)
+		var started, ended sync.WaitGroup
+		started.Add(len(own))
+		ended.Add(len(own))
+		for i := range own {
+			c := make(chan int)
+			own[i] = c
+			go func() {
+				started.Done()
+				<-c
+				ended.Done()
+			}()
+		}
+		started.Wait()
+		start := time.Now()
+		var ts sync.WaitGroup
+		ts.Add(threads)
+		for t := 0; t < threads; t++ {
+			t := t
+			go func() {
+				runtime.LockOSThread()
+				for i := t * per; i < (t+1)*per; i++ {
+					own[i] <- 1
+				}
+				ts.Done()
+			}()
+		}
+		ts.Wait()
+		ended.Wait()
+		report("plain_threads_ready", nsPer(start, per*threads), "ns/goroutine")
+	}
 }
 
 func wgFanout(n int) {
