@@ -48,6 +48,10 @@ inline bool exit_begun(const scheduler& s) noexcept {
 
 void scheduler::execute(worker* w, goroutine* g) {
   w->current = g;
+  // The stack first: a first run's stack setup (a slab mapped, its pages
+  // populated: milliseconds under a sanitizer and load) is not the
+  // goroutine's running time, which start_running starts counting.
+  if (!g->stk) prepare_stack(w, g);
   start_running(w, g);
   if (exit_begun(*this)) {
     g->state.store(gstate::runnable, std::memory_order_release);  // abandoned, as at exit in Go
@@ -56,7 +60,6 @@ void scheduler::execute(worker* w, goroutine* g) {
   }
   w->stats.switches.add();
   if (__builtin_expect(trace_on, 0)) trace_run_begin(g);
-  if (!g->stk) prepare_stack(w, g);
   fiber::transfer t = fiber::switch_to(*w->g0, g->fiber, w);
   // Whoever comes back is not necessarily g: g may have handed the worker
   // straight to another goroutine (switch_away), and that one came back.
@@ -195,6 +198,8 @@ void switch_away(post_switch what) noexcept {
   if (goroutine* next = s.next_for_handoff(w)) {
     w->handoff_from = g;
     w->current = next;
+    const bool first_run = !next->stk;
+    if (first_run) s.prepare_stack(w, next);  // before the count starts (see execute)
     start_running(w, next);
     if (exit_begun(s)) {
       // Not run (see exit_begun): back to g0 instead, which stops.
@@ -208,11 +213,10 @@ void switch_away(post_switch what) noexcept {
     w->stats.switches.add();
     if (__builtin_expect(trace_on, 0)) trace_run_begin(next);
     fiber::transfer t;
-    if (!next->stk) {
+    if (first_run) {
       // A fiber that never ran cannot take an ontop call (its first frame
       // is not a switch); it finishes the hand-off itself in
       // goroutine_entry when it sees the tag.
-      s.prepare_stack(w, next);
       t = fiber::switch_to(g->fiber, next->fiber, &handoff_tag, exiting);
     } else {
       t = fiber::switch_to_ontop(g->fiber, next->fiber, nullptr, finish_handoff, exiting);
