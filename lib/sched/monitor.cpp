@@ -113,9 +113,9 @@ void scheduler::wake_monitor_locked() noexcept {
 }
 
 void scheduler::monitor_loop() noexcept {
+  // A slot's last sample; the tick it saw is the worker's seen_tick.
   struct sample {
     worker* w = nullptr;
-    std::uint32_t tick = 0;
     bool busy = false;
   };
   std::vector<sample> samples(max_workers);
@@ -142,13 +142,14 @@ void scheduler::monitor_loop() noexcept {
         const bool busy = !w->in_idle_list && !w->retired &&
                           w->lend.load(std::memory_order_relaxed) != lend_held;
         const std::uint32_t tick = w->schedtick.load(std::memory_order_relaxed);
-        if (tick != w->seen_tick.load(std::memory_order_relaxed)) {
+        const bool moved = tick != w->seen_tick.load(std::memory_order_relaxed);
+        if (moved) {
           w->seen_tick_at.store(now, std::memory_order_relaxed);
           w->seen_tick.store(tick, std::memory_order_relaxed);
         }
         sample& s = samples[static_cast<std::size_t>(i)];
-        const bool stuck = busy && s.busy && s.w == w && s.tick == tick;
-        s = sample{w, tick, busy};
+        const bool stuck = busy && s.busy && s.w == w && !moved;
+        s = sample{w, busy};
         any_busy = any_busy || busy;
         if (!stuck || started != nullptr || woken != nullptr || !slot_needed(w)) continue;
         if (n_idle_.load(std::memory_order_relaxed) > 0) {
@@ -166,7 +167,7 @@ void scheduler::monitor_loop() noexcept {
           continue;
         }
         (fresh ? started : woken) = spare;
-        samples[static_cast<std::size_t>(i)] = sample{spare, 0, false};
+        samples[static_cast<std::size_t>(i)] = sample{spare, false};
       }
       // Backstop for a lost wake-up (none is known; idle.cpp's invariant 1
       // says none can happen): work on the global queue, idle workers, and
