@@ -2,8 +2,9 @@
 //
 // A channel handle is a reference-counted pointer to one type-erased
 // channel (lib/chan/chan_core.hpp, Go's hchan): copying a handle shares the
-// channel, a default-constructed handle is the nil channel. The handles only
-// adapt T to the core; every operation's logic lives in lib/.
+// channel, a default-constructed handle is the nil channel. The handles
+// adapt T to the core; send, recv and range-for first try the common cases
+// inline for T (csp/detail/chan_fast_path.hpp), everything else is in lib/.
 //
 // Every operation works from goroutines and plain threads alike; a blocking
 // one parks the goroutine (or blocks the thread).
@@ -19,6 +20,7 @@
 #include <utility>
 
 #include "csp/detail/chan_core.hpp"
+#include "csp/detail/chan_fast_path.hpp"
 
 namespace csp {
 
@@ -77,7 +79,7 @@ class chan_handle {
 template <class T>
 std::optional<T> recv_value(chan_core* c) {
   std::optional<T> v;
-  chan_recv(c, &v);
+  fast_recv(c, v);
   return v;
 }
 
@@ -103,7 +105,7 @@ class chan_iterator {
   T operator*() { return std::move(*cur_); }
   chan_iterator& operator++() {
     cur_.reset();
-    chan_recv(c_, &cur_);
+    fast_recv(c_, cur_);
     return *this;
   }
   void operator++(int) { ++*this; }
@@ -138,7 +140,7 @@ class chan : public detail::chan_handle {
   // send blocks until a receiver took v (unbuffered) or v is buffered.
   // Throws csp::panic("send on closed channel") if the channel is closed,
   // or becomes closed while waiting.
-  void send(T v) const { detail::chan_send(c_, std::addressof(v), &detail::move_source<T>); }
+  void send(T v) const { detail::fast_send(c_, v); }
   const chan& operator<<(T v) const {
     send(std::move(v));
     return *this;
@@ -215,7 +217,7 @@ class send_only : public detail::chan_handle {
   send_only(chan<T>&& c) noexcept : chan_handle(std::move(c)) {}
 
   // send, <<, try_send, close, len and cap are chan<T>'s.
-  void send(T v) const { detail::chan_send(c_, std::addressof(v), &detail::move_source<T>); }
+  void send(T v) const { detail::fast_send(c_, v); }
   const send_only& operator<<(T v) const {
     send(std::move(v));
     return *this;

@@ -17,7 +17,14 @@
 
 namespace csp::detail {
 
-static_assert(offsetof(chan_core, hdr) == 0);
+// The fast path (csp/detail/chan_fast_path.hpp) finds the shared state at
+// the channel's address and the lock word at chan_lock_offset.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"  // chan_core is not standard-layout; GCC lays it out as asserted
+static_assert(offsetof(chan_core, refs_) == 0);
+static_assert(offsetof(chan_core, mu) == chan_lock_offset);
+#pragma GCC diagnostic pop
+static_assert(std::is_standard_layout_v<chan_mutex>);
 
 namespace {
 
@@ -195,33 +202,83 @@ void chan_core::put_back(chan_waiter* w, wake_list& wakes) noexcept {
   wakes.add(w);
 }
 
+namespace {
+
+// send_holding_lock and recv_holding_lock are chan_send and chan_recv from
+// the moment c->mu is held; they release it.
+// park_sender and park_receiver queue the caller on c and park it until a
+// partner or close() completes the operation; c->mu is held and released
+// by the park.
+void park_sender(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
+  chan_waiter w;
+  w.t = current_task();
+  w.elem = src;
+  w.how = how;
+  w.is_send = true;
+  set_wait_chans(w.t, c, -1);
+  c->sendq.push_back(&w);
+  park_unlock(wait_reason::chan_send, c->mu);
+  // A receiver or close() claimed and dequeued w, then readied us.
+  if (w.error) std::rethrow_exception(w.error);
+  if (!w.success) panic_send_closed();
+}
+
+bool park_receiver(chan_core* c, void* dst) CSP_NO_TSA {
+  chan_waiter w;
+  w.t = current_task();
+  w.elem = dst;
+  set_wait_chans(w.t, c, -1);
+  c->recvq.push_back(&w);
+  park_unlock(wait_reason::chan_receive, c->mu);
+  // A sender filled *dst (success) or close() woke us (no value). A
+  // receiver is never handed an error: a failed hand-off puts it back.
+  return w.success;
+}
+
+void send_holding_lock(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
+  wake_list wakes;
+  std::exception_ptr err;
+  op_status st = c->send_locked(src, how, wakes, err);
+  if (st == op_status::blocked) return park_sender(c, src, how);
+  c->mu.unlock();
+  wakes.wake();
+  if (st == op_status::failed) std::rethrow_exception(err);
+  if (st == op_status::closed) panic_send_closed();
+}
+
+bool recv_holding_lock(chan_core* c, void* dst) CSP_NO_TSA {
+  wake_list wakes;
+  std::exception_ptr err;
+  op_status st = c->recv_locked(dst, wakes, err);
+  while (st == op_status::blocked && !wakes.empty()) {
+    // Senders whose values could not be taken: wake them to rethrow
+    // before we park (chan_core.hpp, "Exceptions").
+    c->mu.unlock();
+    wakes.wake();
+    c->mu.lock();
+    st = c->recv_locked(dst, wakes, err);
+  }
+  if (st == op_status::blocked) return park_receiver(c, dst);
+  c->mu.unlock();
+  wakes.wake();
+  if (st == op_status::failed) std::rethrow_exception(err);
+  return st == op_status::done;
+}
+
+}  // namespace
+
 // The entry points below park with the lock held and let park release it,
 // a hand-off clang's analysis cannot follow: hence CSP_NO_TSA.
 
 void chan_send(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
   if (c == nullptr) park_forever(wait_reason::chan_send_nil);
-  wake_list wakes;
-  std::exception_ptr err;
   c->mu.lock();
-  op_status st = c->send_locked(src, how, wakes, err);
-  if (st == op_status::blocked) {
-    chan_waiter w;
-    w.t = current_task();
-    w.elem = src;
-    w.how = how;
-    w.is_send = true;
-    set_wait_chans(w.t, c, -1);
-    c->sendq.push_back(&w);
-    park_unlock(wait_reason::chan_send, c->mu);
-    // A receiver or close() claimed and dequeued w, then readied us.
-    if (w.error) std::rethrow_exception(w.error);
-    if (!w.success) panic_send_closed();
-    return;
-  }
-  c->mu.unlock();
-  wakes.wake();
-  if (st == op_status::failed) std::rethrow_exception(err);
-  if (st == op_status::closed) panic_send_closed();
+  send_holding_lock(c, src, how);
+}
+
+void chan_send_locked(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
+  c->mu.adopt();
+  send_holding_lock(c, src, how);
 }
 
 bool chan_try_send(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
@@ -239,33 +296,27 @@ bool chan_try_send(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
 
 bool chan_recv(chan_core* c, void* dst) CSP_NO_TSA {
   if (c == nullptr) park_forever(wait_reason::chan_receive_nil);
-  wake_list wakes;
-  std::exception_ptr err;
   c->mu.lock();
-  op_status st = c->recv_locked(dst, wakes, err);
-  while (st == op_status::blocked && !wakes.empty()) {
-    // Senders whose values could not be taken: wake them to rethrow
-    // before we park (chan_core.hpp, "Exceptions").
-    c->mu.unlock();
-    wakes.wake();
-    c->mu.lock();
-    st = c->recv_locked(dst, wakes, err);
-  }
-  if (st == op_status::blocked) {
-    chan_waiter w;
-    w.t = current_task();
-    w.elem = dst;
-    set_wait_chans(w.t, c, -1);
-    c->recvq.push_back(&w);
-    park_unlock(wait_reason::chan_receive, c->mu);
-    // A sender filled *dst (success) or close() woke us (no value). A
-    // receiver is never handed an error: a failed hand-off puts it back.
-    return w.success;
-  }
-  c->mu.unlock();
-  wakes.wake();
-  if (st == op_status::failed) std::rethrow_exception(err);
-  return st == op_status::done;
+  return recv_holding_lock(c, dst);
+}
+
+bool chan_recv_locked(chan_core* c, void* dst) CSP_NO_TSA {
+  c->mu.adopt();
+  return recv_holding_lock(c, dst);
+}
+
+void chan_send_wait_locked(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
+  c->mu.adopt();
+  CSP_ASSERT(!c->closed.load(std::memory_order_relaxed) && c->recvq.empty() &&
+             c->count.load(std::memory_order_relaxed) == c->cap);
+  park_sender(c, src, how);
+}
+
+bool chan_recv_wait_locked(chan_core* c, void* dst) CSP_NO_TSA {
+  c->mu.adopt();
+  CSP_ASSERT(!c->closed.load(std::memory_order_relaxed) && c->sendq.empty() &&
+             c->count.load(std::memory_order_relaxed) == 0);
+  return park_receiver(c, dst);
 }
 
 bool chan_try_recv(chan_core* c, void* dst) CSP_NO_TSA {

@@ -2,7 +2,9 @@
 //
 // A channel is one allocation: this struct, then the ring buffer of `cap`
 // elements, aligned for T. Handles (csp::chan<T> and friends) count
-// references in `hdr`; the last one frees the channel.
+// references in refs_; the last one frees the channel. The state below and
+// the lock word are also read and written by the per-type fast path inlined
+// from csp/detail/chan_fast_path.hpp, under the same lock and invariants.
 //
 // Invariants (with the lock held). "Empty" below means "holds no waiter
 // that can still be claimed": a blocked select leaves a waiter on every
@@ -20,10 +22,13 @@
 //   - A value is in exactly one place: the sender's variable (until the
 //     operation completes), the buffer, or the receiver's optional.
 //
-// The lock (mu) covers everything below it, and the fields of waiters while
-// they are queued here. Under it the channel runs only the element type's
-// move constructor and destructor (user code: they must not block on csp
-// operations or touch this channel). Wake-ups are collected in a wake_list
+// The lock (mu, a chan_mutex: it never sleeps, see chan_mutex.hpp) covers
+// count, recvx, sendx, closed's one write, recvq and sendq (chan_core_base,
+// shared with the inline fast path), the buffer, and the fields of waiters
+// while they are queued here. Under it the channel runs only the element
+// type's move constructor and destructor (user code: they must not block
+// on csp operations or touch this channel; a slow one makes contenders
+// spin and yield). Wake-ups are collected in a wake_list
 // and done after unlocking, as Go's chan.go does: ready() would be safe
 // under the lock, but a woken select immediately relocks its channels.
 // Lock order: channel locks are taken in address order (select.cpp) and
@@ -64,19 +69,13 @@
 #include <exception>
 #include <type_traits>
 
-#include "base/spin_mutex.hpp"
+#include "chan/chan_mutex.hpp"
 #include "csp/detail/chan_core.hpp"
 #include "debug/fatal.hpp"
 #include "debug/tsa.hpp"
 #include "sched/waiter.hpp"
 
 namespace csp::detail {
-
-// chan_waiter is a waiter on a channel queue: the sudog plus how a sender's
-// value is to be taken. All waiters on channel queues are chan_waiters.
-struct chan_waiter : waiter {
-  const source_ops* how = nullptr;  // sender only
-};
 
 static_assert(sizeof(chan_waiter) <= select_slot::waiter_bytes, "grow select_slot::waiter_bytes");
 static_assert(alignof(chan_waiter) <= alignof(std::max_align_t));
@@ -126,38 +125,16 @@ enum class op_status : unsigned char {
   failed,   // an element move threw; nothing happened; `err` holds it
 };
 
-struct chan_core {
+struct chan_core : chan_core_base {
   chan_core(const elem_ops* o, std::size_t capacity, unsigned char* b) noexcept
-      : ops(o), cap(capacity), buf(b) {}
+      : chan_core_base(o, capacity, b) {}
 
-  chan_core_base hdr;  // first member: see chan_base() in csp/detail/chan_core.hpp
-
-  const elem_ops* const ops;  // immutable
-  const std::size_t cap;      // immutable
-  unsigned char* const buf;   // immutable; cap * ops->size bytes right after this struct
-
-  // mu: see the top of this file. Never on a cache line with anything the
-  // holder touches: contenders probing it would otherwise steal the line
-  // the holder is reading or writing (chan_mpmc_p2: 45 → 33 ns/item).
-  // Padding rather than alignas(64): an over-aligned channel takes glibc's
-  // slow aligned allocation, which cost a channel-per-op loop
-  // (select_timeout_stop_p1) a third more; a 64-byte gap on each side keeps
-  // every line that holds a byte of mu clear of the other fields, whatever
-  // the object's alignment.
-  char mu_gap_before_[64];
-  spin_mutex mu{lock_rank::channel};
+  // The fields the fast path shares (count, recvx, sendx, closed, recvq,
+  // sendq) are in chan_core_base, guarded by mu; the base ends in a gap, so
+  // mu starts a cache line of its own (see lock_gap_before_), and the gap
+  // after it keeps the buffer's slots off that line.
+  chan_mutex mu;  // first: at chan_lock_offset
   char mu_gap_after_[64];
-  // count: elements in buf. Written under mu; read without it by len(), a
-  // snapshot by nature as Go's len(ch) is: relaxed, no partner.
-  std::atomic<std::size_t> count{0};
-  std::size_t recvx CSP_GUARDED_BY(mu) = 0;  // next slot to receive from
-  std::size_t sendx CSP_GUARDED_BY(mu) = 0;  // next slot to send into
-  // closed: written under mu (once, false to true); atomic so that the
-  // lock-free readiness hints and proofs below may read it. relaxed everywhere: under
-  // mu the lock orders it; the hints are re-checked under mu.
-  std::atomic<bool> closed{false};
-  waitq recvq CSP_GUARDED_BY(mu);  // parked receivers, FIFO
-  waitq sendq CSP_GUARDED_BY(mu);  // parked senders, FIFO
 
   // on_destroy, when set, runs first thing in chan_destroy (the last handle
   // is gone), with no lock held; the channel is still intact while it runs.
@@ -227,7 +204,5 @@ struct chan_core {
   void put_back(chan_waiter* w, wake_list& wakes) noexcept CSP_REQUIRES(mu);
 };
 
-static_assert(std::is_standard_layout_v<chan_core>,
-              "chan_base() relies on chan_core being pointer-interconvertible with hdr");
 
 }  // namespace csp::detail

@@ -19,5 +19,6 @@
 #define CSP_RELEASE(...) CSP_TSA(release_capability(__VA_ARGS__))
 #define CSP_TRY_ACQUIRE(...) CSP_TSA(try_acquire_capability(__VA_ARGS__))
 #define CSP_EXCLUDES(...) CSP_TSA(locks_excluded(__VA_ARGS__))
+#define CSP_ASSERT_CAPABILITY(...) CSP_TSA(assert_capability(__VA_ARGS__))
 #define CSP_NO_TSA CSP_TSA(no_thread_safety_analysis)
 #define CSP_RETURN_CAPABILITY(x) CSP_TSA(lock_returned(x))

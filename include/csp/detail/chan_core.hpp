@@ -27,6 +27,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "csp/detail/chan_lock_word.hpp"
+#include "csp/detail/waitq.hpp"
+
 namespace csp::detail {
 
 // elem_ops describes a channel's element type T.
@@ -80,17 +83,56 @@ inline constexpr source_ops copy_source{
     [](void* opt, void* src) { static_cast<std::optional<T>*>(opt)->emplace(*static_cast<const T*>(src)); },
 };
 
-// chan_core_base is the part of a channel that handles touch inline: the
-// reference count. It is chan_core's first member; the rest is private to
-// lib/chan/chan_core.hpp.
+// chan_waiter is a waiter on a channel queue: the sudog plus how a sender's
+// value is to be taken. All waiters on channel queues are chan_waiters.
+struct chan_waiter : waiter {
+  const source_ops* how = nullptr;  // sender only
+};
+
+// chan_core_base is the part of a channel that header code touches: the
+// reference count, and the state that the per-type fast path
+// (csp/detail/chan_fast_path.hpp) reads and writes under the channel's lock.
+// A channel (lib/chan/chan_core.hpp, which states the invariants) derives
+// from it; its lock follows this base directly, at chan_lock_offset, on a
+// cache line of its own; the rest is private to lib/.
 struct chan_core_base {
+  chan_core_base(const elem_ops* o, std::size_t capacity, unsigned char* b) noexcept
+      : ops(o), cap(capacity), buf(b) {}
+
   // refs_ counts handles (chan, send_only, recv_only, select_case) that refer
   // to the channel. Incremented relaxed: whoever copies a handle already holds
   // a reference, so the count cannot reach zero meanwhile (as shared_ptr).
   // Decremented acq_rel: the last holder must see every other holder's
   // operations on the channel before destroying it.
   std::atomic<std::size_t> refs_{1};
+
+  const elem_ops* const ops;  // immutable
+  const std::size_t cap;      // immutable
+  unsigned char* const buf;   // immutable; cap * ops->size bytes after the channel
+
+  // Guarded by the channel's lock (see lib/chan/chan_core.hpp):
+  // count: elements in buf. Read without the lock by len(), a snapshot by
+  // nature as Go's len(ch) is: relaxed, no partner.
+  std::atomic<std::size_t> count{0};
+  std::size_t recvx = 0;  // next slot to receive from
+  std::size_t sendx = 0;  // next slot to send into
+  // closed: written under the lock (once, false to true); atomic so that
+  // lock-free readiness hints may read it. relaxed everywhere.
+  std::atomic<bool> closed{false};
+  waitq recvq;  // parked receivers, FIFO
+  waitq sendq;  // parked senders, FIFO
+
+  // The lock's line holds nothing else the holder touches: contenders
+  // probing it would otherwise steal the line the holder is writing
+  // (chan_mpmc_p2: 45 → 33 ns/item). Padding rather than alignas(64): an
+  // over-aligned channel takes glibc's slow aligned allocation, which cost
+  // a channel-per-op loop (select_timeout_stop_p1) a third more.
+  char lock_gap_before_[64];
 };
+
+// chan_lock_offset is where a channel's lock word (csp/detail/chan_lock_word.hpp)
+// lies, from the start of the channel; checked in lib/chan/chan_core.cpp.
+inline constexpr std::size_t chan_lock_offset = sizeof(chan_core_base);
 
 struct chan_core;  // lib/chan/chan_core.hpp
 
@@ -111,6 +153,18 @@ inline void chan_release(chan_core* c) noexcept;
 // chan_send blocks until a receiver took the value; throws csp::panic if
 // the channel is or becomes closed, or what taking the value threw.
 void chan_send(chan_core* c, void* src, const source_ops* how);
+// chan_send_locked and chan_recv_locked are chan_send and chan_recv for a
+// caller that already took c's lock through chan_lock (the fast path,
+// csp/detail/chan_fast_path.hpp, when it cannot finish inline). They
+// release it.
+void chan_send_locked(chan_core* c, void* src, const source_ops* how);
+bool chan_recv_locked(chan_core* c, void* dst);
+// chan_send_wait_locked and chan_recv_wait_locked are the same for a caller
+// that saw, under the lock, that the operation must wait: the channel is
+// open, nobody waits on the other side, and the buffer is full (send) or
+// empty (receive). They queue the caller and park it.
+void chan_send_wait_locked(chan_core* c, void* src, const source_ops* how);
+bool chan_recv_wait_locked(chan_core* c, void* dst);
 // chan_try_send sends if that does not block; throws as chan_send.
 bool chan_try_send(chan_core* c, void* src, const source_ops* how);
 // chan_recv blocks until a value arrives (true) or the channel is closed
@@ -155,9 +209,14 @@ int selectgo(const scase* cases, select_slot* slots, int n, bool block);
 [[noreturn]] void select_forever() noexcept;
 
 inline chan_core_base* chan_base(chan_core* c) noexcept {
-  // chan_core is standard-layout with a chan_core_base as its first member,
-  // so the two are pointer-interconvertible (asserted in lib/chan/chan_core.hpp).
+  // A channel derives from chan_core_base, its only base, at offset 0
+  // (checked in lib/chan/chan_core.cpp); chan_core is incomplete here.
   return reinterpret_cast<chan_core_base*>(c);
+}
+
+// chan_lock is c's lock word.
+inline chan_lock_word* chan_lock(chan_core* c) noexcept {
+  return reinterpret_cast<chan_lock_word*>(reinterpret_cast<unsigned char*>(c) + chan_lock_offset);
 }
 
 inline void chan_retain(chan_core* c) noexcept {
