@@ -752,12 +752,28 @@ class checker {
         break;
       }
       case y_push:
-        label_ = v_.old_yield ? "after_switch(yield): global_push(g), no wake (before issue 15)"
-                              : "after_switch(yield): global_push(g) (switch.cpp:61)";
+        if (v_.old_yield) {
+          label_ = "after_switch(yield): global_push(g), no wake (before issue 15)";
+          push_global(s, t, th.cur);
+          th.cur = 0;
+          th.pc = y_switch;
+          global_push(th, static_cast<pc>(th.pc));
+          break;
+        }
+        // The local queue when it has room, as switch.cpp's after_switch;
+        // the model's queue holds two.
+        if (q_len(load(s, t, my_q)) < 2) {
+          label_ = "after_switch(yield): runq.push(g), release (switch.cpp:after_switch)";
+          store(s, t, my_q, q_push(load(s, t, my_q), th.cur), true);
+          th.cur = 0;
+          call(th, k_fence, y_switch);  // notify_work
+          break;
+        }
+        label_ = "after_switch(yield): the local queue is full: global_push(g) (switch.cpp:after_switch)";
         push_global(s, t, th.cur);
         th.cur = 0;
         th.pc = y_switch;
-        if (!v_.old_yield) call(th, k_fence, y_switch);  // notify_work (switch.cpp:67)
+        call(th, k_fence, y_switch);  // notify_work
         global_push(th, static_cast<pc>(th.pc));
         break;
       case y_switch:
