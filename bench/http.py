@@ -65,7 +65,7 @@ def sh(cmd, **kw):
 
 def build(args):
     servers = {}
-    bd = args.build_dir
+    bd = args.build_dir.resolve()  # absolute: the Go peer builds from its own directory
     if not (bd / "build.ninja").exists():
         sh(["meson", "setup", bd, "-Dbuildtype=release", "-Dtests=false", "-Dbenchmarks=false",
             "-Dexamples=true"], cwd=ROOT)
