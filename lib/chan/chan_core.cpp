@@ -202,10 +202,12 @@ void chan_core::put_back(chan_waiter* w, wake_list& wakes) noexcept {
   wakes.add(w);
 }
 
+// The functions below park with the lock held and let park release it, or
+// take a lock the fast path acquired: hand-offs clang's analysis cannot
+// follow, hence CSP_NO_TSA.
+
 namespace {
 
-// send_holding_lock and recv_holding_lock are chan_send and chan_recv from
-// the moment c->mu is held; they release it.
 // park_sender and park_receiver queue the caller on c and park it until a
 // partner or close() completes the operation; c->mu is held and released
 // by the park.
@@ -235,6 +237,8 @@ bool park_receiver(chan_core* c, void* dst) CSP_NO_TSA {
   return w.success;
 }
 
+// send_holding_lock and recv_holding_lock are chan_send and chan_recv from
+// the moment c->mu is held; they release it.
 void send_holding_lock(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
   wake_list wakes;
   std::exception_ptr err;
@@ -266,9 +270,6 @@ bool recv_holding_lock(chan_core* c, void* dst) CSP_NO_TSA {
 }
 
 }  // namespace
-
-// The entry points below park with the lock held and let park release it,
-// a hand-off clang's analysis cannot follow: hence CSP_NO_TSA.
 
 void chan_send(chan_core* c, void* src, const source_ops* how) CSP_NO_TSA {
   if (c == nullptr) park_forever(wait_reason::chan_send_nil);

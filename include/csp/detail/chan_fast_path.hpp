@@ -15,7 +15,7 @@
 // head of a queue, a sender to refill a freed slot from) continues in the
 // core with the lock already held (chan_send_locked, chan_recv_locked). A
 // lock that is not free at once goes to the core from the start, which
-// spins and sleeps on it.
+// waits for it (csp/detail/chan_lock_word.hpp).
 //
 // Invariants and happens-before are the core's (lib/chan/chan_core.hpp):
 // each inline case is the matching case of send_locked / recv_locked, with
