@@ -146,7 +146,7 @@ install_check() {
   echo "-- pkg-config consumer"
   # Large frames must probe their pages in programs built against csp too
   # (docs/runtime.md, "Stacks").
-  PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --cflags csp | grep -q -- -fstack-clash-protection ||
+  PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --cflags csp | grep -- -fstack-clash-protection >/dev/null ||
     { echo "csp.pc does not pass -fstack-clash-protection" >&2; return 1; }
   # shellcheck disable=SC2046  # pkg-config's output is a list of flags
   c++ -std=c++20 -o "$dir/consumer" test/consumers/consumer.cpp \
@@ -170,10 +170,12 @@ install_check() {
 sanitized_like() {
   local san
   san="$(option "$1" b_sanitize)"
+  # grep reads all of nm's output (no -q): under pipefail, grep -q's early
+  # exit kills nm with SIGPIPE and fails the check it just passed.
   case "$san" in
     none) return 0 ;;
-    *thread*) nm "$2" | grep -q __tsan_init ;;
-    *address*) nm "$2" | grep -q __asan_init ;;
+    *thread*) nm "$2" | grep __tsan_init >/dev/null ;;
+    *address*) nm "$2" | grep __asan_init >/dev/null ;;
   esac || { echo "$2 is not built with -fsanitize=$san" >&2; return 1; }
 }
 
@@ -284,7 +286,7 @@ run_wrap() {
     done
     ((${#objs[@]} > 0)) && ninja -C "$dir" -j "$jobs" "${objs[@]}" || ok=0
     for obj in "${objs[@]}"; do
-      ninja -C "$dir" -t deps "$obj" | grep -q 'subprojects/concurrentqueue-1\.0\.3/concurrentqueue\.h' ||
+      ninja -C "$dir" -t deps "$obj" | grep 'subprojects/concurrentqueue-1\.0\.3/concurrentqueue\.h' >/dev/null ||
         { echo "$obj did not read the wrap's concurrentqueue.h" >&2; ok=0; }
     done
   else
