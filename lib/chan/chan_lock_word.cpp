@@ -4,20 +4,10 @@
 
 #include <sched.h>
 
-#include "base/cpu_relax.hpp"
+#include "base/lock_backoff.hpp"
 #include "debug/fatal.hpp"
 
 namespace csp::detail {
-
-namespace {
-// Spin as spin_mutex does (lib/base/spin_mutex.cpp, where the backoff and
-// the budget were measured): probe, pause, doubling the pause up to
-// max_pause_run, for spin_budget pauses in all. After that the holder is
-// most likely not running, so yield the thread between probes: the OS can
-// then give the holder this CPU.
-constexpr int max_pause_run = 32;
-constexpr int spin_budget = 1000;  // pauses; about 19 µs on the reference VM
-}  // namespace
 
 void chan_lock_word::acquire_slow(chan_lock_word* w) noexcept {
   auto probe = [w] {
@@ -25,12 +15,10 @@ void chan_lock_word::acquire_slow(chan_lock_word* w) noexcept {
     return s == 0 && w->state.compare_exchange_weak(s, 1, std::memory_order_acquire,
                                                     std::memory_order_relaxed);
   };
-  int pause = 1;
-  for (int spent = 0; spent < spin_budget; spent += pause) {
-    if (probe()) return;
-    for (int k = 0; k < pause; ++k) cpu_relax();
-    if (pause < max_pause_run) pause *= 2;
-  }
+  // Spin while the holder is likely running, as spin_mutex does
+  // (lib/base/lock_backoff.hpp). After that it most likely is not: yield
+  // the thread between probes, so the OS can give the holder this CPU.
+  if (spin_with_backoff(probe)) return;
   for (;;) {
     // In a fork() child the holder may be a thread that no longer exists:
     // say so rather than spin forever (debug/fatal.hpp).
